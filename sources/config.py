@@ -1,0 +1,52 @@
+"""How to reach an owning system: the part of ownership.yaml the sources need.
+
+These are plain frozen dataclasses so that `sources` stays independent of the
+ownership loader (which lives in `schema` and builds them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One HTTP endpoint of an owner.
+
+    A batch endpoint sends its keys comma-separated in the query parameter
+    `param` (GET) or as a JSON list in the body field `body` (POST). A single
+    endpoint has ``{key}`` in its path.
+    """
+
+    method: str
+    path: str
+    param: str | None = None
+    body: str | None = None
+
+
+@dataclass(frozen=True)
+class EntityConfig:
+    """How to read one kind of record (a customer, its invoices...) from an owner."""
+
+    name: str
+    key_field: tuple[str, ...]
+    records: str | None = None
+    many: bool = False
+    batch: Endpoint | None = None
+    single: Endpoint | None = None
+
+
+@dataclass(frozen=True)
+class SystemConfig:
+    """An owning system: where it is, how long we wait for it, how hard we push it."""
+
+    name: str
+    base_url: str
+    kind: str = "rest"
+    timeout: float = 1.0
+    max_batch: int = 100
+    concurrency: int = 10
+    headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    entities: Mapping[str, EntityConfig] = field(default_factory=lambda: MappingProxyType({}))

@@ -1,0 +1,255 @@
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from sources import (
+    Call,
+    Endpoint,
+    EntityConfig,
+    OwnerBadResponse,
+    OwnerHTTPError,
+    OwnerTimeout,
+    OwnerUnavailable,
+    SystemConfig,
+    open_source,
+)
+
+CUSTOMER = EntityConfig(
+    name="customer",
+    key_field=("id",),
+    records="customers",
+    batch=Endpoint("GET", "/customers", param="ids"),
+    single=Endpoint("GET", "/customers/{key}"),
+)
+ACCOUNT = EntityConfig(
+    name="account",
+    key_field=("code",),
+    records="accounts",
+    batch=Endpoint("POST", "/accounts/batch", body="codes"),
+)
+TICKETS = EntityConfig(
+    name="tickets",
+    key_field=("requester", "external_id"),
+    records="tickets",
+    many=True,
+    batch=Endpoint("GET", "/tickets", param="requester_ids"),
+)
+SINGLE_ONLY = EntityConfig(
+    name="profile", key_field=("id",), single=Endpoint("GET", "/profiles/{key}")
+)
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+
+    def record(self, call: Call) -> None:
+        self.calls.append(call)
+
+
+def make_source(
+    handler: Callable[[httpx.Request], object], *, max_batch: int = 100, timeout: float = 1.0
+) -> tuple[object, list[httpx.Request]]:
+    seen: list[httpx.Request] = []
+
+    async def recording(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        result = handler(request)
+        if asyncio.iscoroutine(result):
+            result = await result
+        assert isinstance(result, httpx.Response)
+        return result
+
+    config = SystemConfig(
+        name="crm",
+        base_url="http://crm.test",
+        timeout=timeout,
+        max_batch=max_batch,
+        concurrency=4,
+        entities={e.name: e for e in (CUSTOMER, ACCOUNT, TICKETS, SINGLE_ONLY)},
+    )
+    return open_source(config, httpx.MockTransport(recording)), seen
+
+
+def customers_reply(request: httpx.Request) -> httpx.Response:
+    ids = request.url.params["ids"].split(",")
+    known = [i for i in ids if i != "C99999"]
+    return httpx.Response(200, json={"customers": [{"id": i, "name": i} for i in reversed(known)]})
+
+
+async def test_batch_get_returns_one_result_per_key_in_key_order() -> None:
+    source, seen = make_source(customers_reply)
+    results = await source.fetch("customer", ["C00002", "C99999", "C00001"])
+    assert results == [{"id": "C00002", "name": "C00002"}, None, {"id": "C00001", "name": "C00001"}]
+    assert len(seen) == 1
+    assert seen[0].url.params["ids"] == "C00002,C99999,C00001"
+
+
+async def test_batches_are_split_at_max_batch_and_sent_together() -> None:
+    source, seen = make_source(customers_reply, max_batch=2)
+    results = await source.fetch("customer", ["C1", "C2", "C3", "C4", "C5"])
+    assert [r["id"] for r in results] == ["C1", "C2", "C3", "C4", "C5"]
+    assert [r.url.params["ids"] for r in seen] == ["C1,C2", "C3,C4", "C5"]
+
+
+async def test_post_batch_sends_keys_and_params_in_the_body() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        return httpx.Response(200, json={"accounts": [{"code": c} for c in body["codes"]]})
+
+    source, seen = make_source(handler)
+    results = await source.fetch("account", ["K-1", "K-2"], {"currency": "EUR"})
+    assert results == [{"code": "K-1"}, {"code": "K-2"}]
+    assert json.loads(seen[0].content) == {"currency": "EUR", "codes": ["K-1", "K-2"]}
+    assert seen[0].method == "POST"
+
+
+async def test_one_to_many_groups_records_by_a_nested_key() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.url.params["status"] == "open"
+        return httpx.Response(
+            200,
+            json={
+                "tickets": [
+                    {"id": 1, "requester": {"external_id": "C1"}},
+                    {"id": 2, "requester": {"external_id": "C2"}},
+                    {"id": 3, "requester": {"external_id": "C1"}},
+                ]
+            },
+        )
+
+    source, _ = make_source(handler)
+    results = await source.fetch("tickets", ["C1", "C2", "C3"], {"status": "open"})
+    assert [[t["id"] for t in r] for r in results] == [[1, 3], [2], []]
+
+
+async def test_system_without_batch_endpoint_is_read_with_single_calls() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        key = request.url.path.rsplit("/", 1)[1]
+        if key == "missing":
+            return httpx.Response(404, json={"error": "not found"})
+        return httpx.Response(200, json={"id": key})
+
+    source, seen = make_source(handler)
+    results = await source.fetch("profile", ["a", "missing", "a b"])
+    assert results == [{"id": "a"}, None, {"id": "a b"}]
+    assert sorted(r.url.raw_path for r in seen) == [
+        b"/profiles/a",
+        b"/profiles/a%20b",
+        b"/profiles/missing",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("response", "error", "code"),
+    [
+        (httpx.Response(500), OwnerHTTPError, "OWNER_ERROR"),
+        (httpx.Response(503), OwnerUnavailable, "OWNER_UNAVAILABLE"),
+        (httpx.Response(200, content=b"<html>oops"), OwnerBadResponse, "OWNER_BAD_RESPONSE"),
+        (httpx.Response(200, json={"other": []}), OwnerBadResponse, "OWNER_BAD_RESPONSE"),
+        (
+            httpx.Response(200, json={"customers": [{"name": "no id"}]}),
+            OwnerBadResponse,
+            "OWNER_BAD_RESPONSE",
+        ),
+        (httpx.Response(404), OwnerHTTPError, "OWNER_ERROR"),
+    ],
+)
+async def test_a_failed_batch_puts_the_error_in_every_slot(
+    response: httpx.Response, error: type[Exception], code: str
+) -> None:
+    source, _ = make_source(lambda request: response)
+    results = await source.fetch("customer", ["C1", "C2"])
+    assert all(isinstance(r, error) for r in results)
+    assert results[0].extensions["code"] == code
+    assert results[0].extensions["owner"] == "crm"
+    assert "crm.test" not in str(results[0])  # no hostnames in client-facing messages
+
+
+async def test_only_the_failed_batch_fails() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if "C3" in request.url.params["ids"]:
+            return httpx.Response(500)
+        return customers_reply(request)
+
+    source, _ = make_source(handler, max_batch=2)
+    results = await source.fetch("customer", ["C1", "C2", "C3"])
+    assert results[:2] == [{"id": "C1", "name": "C1"}, {"id": "C2", "name": "C2"}]
+    assert isinstance(results[2], OwnerHTTPError)
+
+
+async def test_a_slow_owner_times_out() -> None:
+    async def slow(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(5)
+        return httpx.Response(200, json={"customers": []})
+
+    recorder = Recorder()
+    source, _ = make_source(slow, timeout=0.05)
+    results = await source.fetch("customer", ["C1"], observer=recorder)
+    assert isinstance(results[0], OwnerTimeout)
+    assert results[0].extensions["code"] == "OWNER_TIMEOUT"
+    assert [c.status for c in recorder.calls] == ["timeout"]
+
+
+async def test_connection_refused_is_unavailable() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    source, _ = make_source(refuse)
+    results = await source.fetch("customer", ["C1"])
+    assert isinstance(results[0], OwnerUnavailable)
+
+
+async def test_a_refused_connection_reported_as_connect_timeout_is_unavailable() -> None:
+    # What the aiohttp transport raises for a refused connection.
+    def refuse(request: httpx.Request) -> httpx.Response:
+        try:
+            raise ConnectionRefusedError(111, "Connect call failed")
+        except ConnectionRefusedError as error:
+            raise httpx.ConnectTimeout("Cannot connect", request=request) from error
+
+    recorder = Recorder()
+    source, _ = make_source(refuse)
+    results = await source.fetch("customer", ["C1"], observer=recorder)
+    assert isinstance(results[0], OwnerUnavailable)
+    assert [c.status for c in recorder.calls] == ["unavailable"]
+
+
+async def test_a_refused_loopback_connection_is_unavailable_over_the_default_transport() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again when the block ends: nothing listens
+    config = SystemConfig(
+        name="erp", base_url=f"http://127.0.0.1:{port}", entities={"customer": CUSTOMER}
+    )
+    source = open_source(config)
+    try:
+        results = await source.fetch("customer", ["C1"])
+    finally:
+        await source.aclose()
+    assert isinstance(results[0], OwnerUnavailable)
+
+
+async def test_every_call_is_reported_to_the_observer() -> None:
+    recorder = Recorder()
+    source, _ = make_source(customers_reply, max_batch=2)
+    await source.fetch("customer", ["C1", "C2", "C3"], observer=recorder)
+    assert sorted(c.keys for c in recorder.calls) == [1, 2]
+    assert {c.status for c in recorder.calls} == {"ok"}
+    assert all(c.http_status == 200 and c.ended >= c.started for c in recorder.calls)
+
+
+async def test_the_default_transport_is_aiohttp() -> None:
+    from httpx_aiohttp import AiohttpTransport
+
+    source = open_source(SystemConfig(name="crm", base_url="http://127.0.0.1:9"))
+    try:
+        assert isinstance(source._client._transport, AiohttpTransport)
+    finally:
+        await source.aclose()
