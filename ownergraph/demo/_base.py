@@ -1,0 +1,489 @@
+"""What every demo owner shares: JSON errors, request stats, simulated latency, health and
+OpenAPI routes, and the parsing of batch keys, limits and filters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+#: Most keys one batch or list read may ask for; real owners cap this too.
+MAX_BATCH = 200
+#: Bounds of the per-key ``limit`` of one-to-many reads.
+MIN_LIMIT, MAX_LIMIT, DEFAULT_LIMIT = 1, 100, 20
+#: Request bodies are a few kilobytes of keys; anything bigger is a mistake.
+MAX_BODY_BYTES = 1 << 20
+#: Operational routes: never delayed, never counted.
+OPERATIONAL_PATHS = frozenset({"/_stats", "/healthz", "/openapi.json"})
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+Sleep = Callable[[float], Awaitable[None]]
+JSONObject = dict[str, Any]
+
+
+class ApiError(Exception):
+    """A request the owner refuses; answered as ``{"error": message}`` with ``status_code``."""
+
+    def __init__(self, status_code: int, message: str) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.message = message
+
+
+class BadRequest(ApiError):
+    """The request itself is wrong (400): the message names the parameter and what is allowed."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(400, message)
+
+
+class NotFound(ApiError):
+    """The single record asked for does not exist (404)."""
+
+    def __init__(self, what: str, key: object) -> None:
+        super().__init__(404, f"{what} {key!r} not found")
+
+
+class Stats:
+    """Counts business requests and the keys they asked for, per route, for ``/_stats``.
+
+    Benchmarks and tests read these to prove the gateway batches (one call for many keys)
+    and reads nothing twice.
+    """
+
+    def __init__(self, system: str) -> None:
+        self.system = system
+        self.requests = 0
+        self.keys = 0
+        self.routes: dict[str, int] = {}
+
+    def register(self, route: str) -> None:
+        """Make ``route`` appear in the stats with a zero count before it is first hit."""
+        self.routes.setdefault(route, 0)
+
+    def count_request(self, route: str) -> None:
+        self.requests += 1
+        self.routes[route] = self.routes.get(route, 0) + 1
+
+    def count_keys(self, keys: int) -> None:
+        self.keys += keys
+
+    def reset(self) -> None:
+        self.requests = 0
+        self.keys = 0
+        self.routes = dict.fromkeys(self.routes, 0)
+
+    def snapshot(self) -> JSONObject:
+        return {
+            "system": self.system,
+            "requests": self.requests,
+            "keys": self.keys,
+            "routes": dict(self.routes),
+        }
+
+
+class LatencyMiddleware:
+    """Delays every business request by a fixed time, as a remote system would.
+
+    The delay is an asynchronous sleep, so concurrent requests overlap exactly like calls to
+    a real service do: this is what makes batching and parallel fan-out measurable.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        latency_ms: int,
+        exempt: Collection[str] = OPERATIONAL_PATHS,
+        sleep: Sleep | None = None,
+    ) -> None:
+        if latency_ms < 0:
+            raise ValueError(f"latency_ms must be zero or positive, got {latency_ms}")
+        self.app = app
+        self.delay = latency_ms / 1000
+        self.exempt = frozenset(exempt)
+        self.sleep: Sleep = sleep if sleep is not None else asyncio.sleep
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self.delay > 0 and scope["path"] not in self.exempt:
+            await self.sleep(self.delay)
+        await self.app(scope, receive, send)
+
+
+@dataclass(frozen=True)
+class BusinessRoute:
+    """One route of an owner's own API (as opposed to the operational ones)."""
+
+    method: str
+    path: str
+    endpoint: Endpoint
+
+    @property
+    def label(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+def open_readonly(db_path: Path) -> sqlite3.Connection:
+    """Open an owner's SQLite file read-only, failing now (not at the first request) if absent."""
+    if not db_path.is_file():
+        raise FileNotFoundError(
+            f"demo database {str(db_path)!r} does not exist; run ensure_seeded() on its directory"
+        )
+    # One connection shared by all requests: every query is a short indexed read that runs
+    # on the event loop thread, so there is nothing to gain from a pool.
+    conn = sqlite3.connect(
+        f"{db_path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
+    )
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def build_owner_app(
+    *,
+    system: str,
+    db: sqlite3.Connection,
+    stats: Stats,
+    routes: Sequence[BusinessRoute],
+    openapi: JSONObject,
+    latency_ms: int,
+) -> Starlette:
+    """Assemble an owner: its business routes plus ``/_stats``, ``/healthz``, ``/openapi.json``."""
+    # Starlette builds middleware at the first request; a bad setting must fail now instead.
+    if latency_ms < 0:
+        db.close()
+        raise ValueError(f"latency_ms must be zero or positive, got {latency_ms}")
+
+    def counted(route: BusinessRoute) -> Endpoint:
+        async def endpoint(request: Request) -> Response:
+            stats.count_request(route.label)
+            return await route.endpoint(request)
+
+        return endpoint
+
+    async def stats_endpoint(request: Request) -> Response:
+        if request.method == "DELETE":
+            stats.reset()
+        return JSONResponse(stats.snapshot())
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"status": "ok", "system": system})
+
+    async def openapi_document(request: Request) -> Response:
+        return JSONResponse(openapi)
+
+    all_routes: list[Route] = []
+    for route in routes:
+        stats.register(route.label)
+        all_routes.append(Route(route.path, counted(route), methods=[route.method]))
+    all_routes += [
+        Route("/_stats", stats_endpoint, methods=["GET", "DELETE"]),
+        Route("/healthz", health, methods=["GET"]),
+        Route("/openapi.json", openapi_document, methods=["GET"]),
+    ]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            db.close()
+
+    async def api_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ApiError)
+        return JSONResponse({"error": exc.message}, status_code=exc.status_code)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        return JSONResponse(
+            {"error": _http_error_message(request, exc, system)},
+            status_code=exc.status_code,
+            headers=exc.headers,
+        )
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        # Never leak a traceback or a file path: integrators only need to know whose fault.
+        return JSONResponse({"error": f"internal error in the {system} demo owner"}, 500)
+
+    return Starlette(
+        routes=all_routes,
+        middleware=[Middleware(LatencyMiddleware, latency_ms=latency_ms)],
+        exception_handlers={
+            ApiError: api_error,
+            HTTPException: http_error,
+            Exception: server_error,
+        },
+        lifespan=lifespan,
+    )
+
+
+def _http_error_message(request: Request, exc: HTTPException, system: str) -> str:
+    method, path = request.method, request.url.path
+    if exc.status_code == 404:
+        return f"no route {method} {path} in the {system} API; see /openapi.json for its routes"
+    if exc.status_code == 405:
+        allowed = (exc.headers or {}).get("Allow", "")
+        return f"method {method} is not allowed on {path}; allowed: {allowed}"
+    return str(exc.detail)
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def parse_key_list(raw: str | None, *, param: str, what: str) -> list[str]:
+    """Split ``a,b,c`` into distinct keys (order kept), refusing more than ``MAX_BATCH``."""
+    if raw is None:
+        raise BadRequest(
+            f"query parameter {param!r} is required: a comma-separated list of {what} "
+            f"(at most {MAX_BATCH})"
+        )
+    return _check_batch(dict.fromkeys(key.strip() for key in raw.split(",")), param)
+
+
+def _check_batch(keys: Iterable[str], param: str) -> list[str]:
+    distinct = [key for key in dict.fromkeys(keys) if key]
+    if len(distinct) > MAX_BATCH:
+        raise BadRequest(
+            f"too many keys in {param!r}: {len(distinct)} given, at most {MAX_BATCH} per "
+            "request; split the batch"
+        )
+    return distinct
+
+
+def parse_limit(raw: str | None) -> int:
+    """The per-key ``limit`` query parameter: an integer from 1 to 100, 20 when absent."""
+    if raw is None:
+        return DEFAULT_LIMIT
+    try:
+        limit = int(raw)
+    except ValueError:
+        limit = 0
+    if not MIN_LIMIT <= limit <= MAX_LIMIT:
+        raise BadRequest(
+            f"query parameter 'limit' must be an integer from {MIN_LIMIT} to {MAX_LIMIT}, "
+            f"got {raw!r}"
+        )
+    return limit
+
+
+def parse_choice(raw: str | None, *, param: str, allowed: Sequence[str]) -> str | None:
+    """An optional enumerated filter: absent is ``None``, anything outside ``allowed`` is a 400."""
+    if raw is None or raw in allowed:
+        return raw
+    raise BadRequest(f"{param} must be one of {', '.join(allowed)}; got {raw!r}")
+
+
+async def read_json_object(request: Request, *, fields: Collection[str]) -> JSONObject:
+    """The request body as a JSON object with no fields outside ``fields`` (typos fail loudly)."""
+    raw = await _read_body(request)
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadRequest(f"request body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise BadRequest(f"request body must be a JSON object, got {type(body).__name__}")
+    unknown = sorted(set(body) - set(fields))
+    if unknown:
+        raise BadRequest(
+            f"unknown field {unknown[0]!r} in request body; allowed: {', '.join(sorted(fields))}"
+        )
+    return body
+
+
+async def _read_body(request: Request) -> bytes:
+    # Checked here rather than by Starlette's body limit, whose 413 is plain text, not JSON.
+    too_large = ApiError(413, f"request body too large: at most {MAX_BODY_BYTES} bytes")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise too_large
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise too_large
+    return bytes(body)
+
+
+def body_key_list(body: JSONObject, field: str, *, what: str) -> list[str]:
+    """A required array of string keys in a JSON body, at most ``MAX_BATCH`` of them."""
+    if field not in body:
+        raise BadRequest(f"field {field!r} is required: an array of {what} (at most {MAX_BATCH})")
+    value = body[field]
+    if not isinstance(value, list) or not all(isinstance(key, str) for key in value):
+        raise BadRequest(f"field {field!r} must be an array of strings ({what})")
+    return _check_batch(value, field)
+
+
+def body_limit(body: JSONObject) -> int:
+    """The optional per-key ``limit`` of a JSON body: an integer from 1 to 100, 20 when absent."""
+    value = body.get("limit", DEFAULT_LIMIT)
+    # bool is an int in Python, but `true` is not a limit anyone meant.
+    if isinstance(value, bool) or not isinstance(value, int) or not MIN_LIMIT <= value <= MAX_LIMIT:
+        raise BadRequest(
+            f"field 'limit' must be an integer from {MIN_LIMIT} to {MAX_LIMIT}, "
+            f"got {json.dumps(value)}"
+        )
+    return value
+
+
+def body_choice(body: JSONObject, field: str, *, allowed: Sequence[str]) -> str | None:
+    """An optional enumerated field of a JSON body; ``null`` counts as absent."""
+    value = body.get(field)
+    if value is None or (isinstance(value, str) and value in allowed):
+        return value
+    raise BadRequest(
+        f"field {field!r} must be one of {', '.join(allowed)}; got {json.dumps(value)}"
+    )
+
+
+def placeholders(count: int) -> str:
+    """``?, ?, ?`` for an SQL ``IN (...)`` over ``count`` values."""
+    return ", ".join("?" * count)
+
+
+# --------------------------------------------------------------------------- OpenAPI helpers
+
+
+def ref(name: str) -> JSONObject:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def nullable(schema: JSONObject) -> JSONObject:
+    """OpenAPI 3.1 spelling of "this or null"."""
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def json_body(schema: JSONObject, description: str) -> JSONObject:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def error(description: str) -> JSONObject:
+    return json_body(ref("Error"), description)
+
+
+def query_param(
+    name: str, description: str, schema: JSONObject, *, required: bool = False
+) -> JSONObject:
+    return {
+        "name": name,
+        "in": "query",
+        "required": required,
+        "description": description,
+        "schema": schema,
+    }
+
+
+def path_param(name: str, description: str, schema: JSONObject) -> JSONObject:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "description": description,
+        "schema": schema,
+    }
+
+
+def key_list_param(name: str, what: str) -> JSONObject:
+    return query_param(
+        name,
+        f"Comma-separated {what}, at most {MAX_BATCH}. Unknown keys are simply absent "
+        "from the reply.",
+        {"type": "string"},
+        required=True,
+    )
+
+
+def limit_param() -> JSONObject:
+    return query_param(
+        "limit",
+        "Most records returned per key, newest first.",
+        {"type": "integer", "minimum": MIN_LIMIT, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+    )
+
+
+def openapi_document(
+    *,
+    system: str,
+    title: str,
+    description: str,
+    paths: JSONObject,
+    schemas: JSONObject,
+) -> JSONObject:
+    """An owner's OpenAPI 3.1 document: its own paths plus the operational ones all share."""
+    stats_reply = json_body(ref("Stats"), "Counters of business requests since the last reset.")
+    operational: JSONObject = {
+        "/_stats": {
+            "get": {
+                "operationId": "getStats",
+                "summary": "Business requests and keys served since start or the last reset.",
+                "responses": {"200": stats_reply},
+            },
+            "delete": {
+                "operationId": "resetStats",
+                "summary": "Reset the counters; returns them zeroed.",
+                "responses": {"200": stats_reply},
+            },
+        },
+        "/healthz": {
+            "get": {
+                "operationId": "getHealth",
+                "summary": "Liveness probe.",
+                "responses": {"200": json_body(ref("Health"), "The owner is up.")},
+            }
+        },
+        "/openapi.json": {
+            "get": {
+                "operationId": "getOpenApi",
+                "summary": "This document.",
+                "responses": {"200": json_body({"type": "object"}, "OpenAPI 3.1 document.")},
+            }
+        },
+    }
+    common_schemas: JSONObject = {
+        "Error": {
+            "type": "object",
+            "required": ["error"],
+            "properties": {"error": {"type": "string", "description": "What is wrong and why."}},
+        },
+        "Health": {
+            "type": "object",
+            "required": ["status", "system"],
+            "properties": {"status": {"const": "ok"}, "system": {"const": system}},
+        },
+        "Stats": {
+            "type": "object",
+            "required": ["system", "requests", "keys", "routes"],
+            "properties": {
+                "system": {"const": system},
+                "requests": {"type": "integer", "description": "Business requests served."},
+                "keys": {
+                    "type": "integer",
+                    "description": "Keys asked for: every key of a batch, 1 per single read.",
+                },
+                "routes": {
+                    "type": "object",
+                    "description": 'Requests per route, keyed like "GET /path".',
+                    "additionalProperties": {"type": "integer"},
+                },
+            },
+        },
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": "1.0.0", "description": description},
+        "paths": {**paths, **operational},
+        "components": {"schemas": {**schemas, **common_schemas}},
+    }

@@ -1,0 +1,217 @@
+"""The demo helpdesk: support tickets, keyed by the requester's ``external_id``.
+
+The external id is the universal customer id; the requester's name, e-mail and phone are the
+helpdesk's own copy as typed by agents, which is why they may disagree with the CRM.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from ownergraph.demo._base import (
+    BadRequest,
+    BusinessRoute,
+    JSONObject,
+    NotFound,
+    Stats,
+    build_owner_app,
+    error,
+    json_body,
+    key_list_param,
+    limit_param,
+    nullable,
+    open_readonly,
+    openapi_document,
+    parse_choice,
+    parse_key_list,
+    parse_limit,
+    path_param,
+    placeholders,
+    query_param,
+    ref,
+)
+
+__all__ = ["OPENAPI", "SYSTEM", "TICKET_STATUSES", "create_app"]
+
+SYSTEM = "helpdesk"
+TICKET_STATUSES = ("open", "pending", "solved", "closed")
+_PRIORITIES = ("low", "normal", "high", "urgent")
+_VIA = ("email", "phone", "web", "chat")
+
+_SELECT = """
+    SELECT t.*, r.external_id, r.name, r.email, r.phone
+    FROM tickets AS t JOIN requesters AS r ON r.id = t.requester_id
+"""
+
+
+def create_app(db_path: Path, *, latency_ms: int = 0) -> Starlette:
+    """The helpdesk as an ASGI app over its seeded SQLite file."""
+    db = open_readonly(db_path)
+    stats = Stats(SYSTEM)
+    helpdesk = _Helpdesk(db, stats)
+    return build_owner_app(
+        system=SYSTEM,
+        db=db,
+        stats=stats,
+        openapi=OPENAPI,
+        latency_ms=latency_ms,
+        routes=[
+            BusinessRoute("GET", "/tickets", helpdesk.list_tickets),
+            BusinessRoute("GET", "/tickets/{id}", helpdesk.get_ticket),
+        ],
+    )
+
+
+class _Helpdesk:
+    def __init__(self, db: sqlite3.Connection, stats: Stats) -> None:
+        self._db = db
+        self._stats = stats
+
+    async def list_tickets(self, request: Request) -> Response:
+        query = request.query_params
+        ids = parse_key_list(
+            query.get("requester_ids"), param="requester_ids", what="customer ids like C00042"
+        )
+        status = parse_choice(query.get("status"), param="status", allowed=TICKET_STATUSES)
+        limit = parse_limit(query.get("limit"))
+        self._stats.count_keys(len(ids))
+        if not ids:
+            return JSONResponse({"tickets": []})
+        status_filter = "AND t.status = ?" if status else ""
+        params: list[object] = [*ids, *([status] if status else []), limit]
+        rows = self._db.execute(
+            f"""
+            SELECT * FROM (
+                SELECT t.*, r.external_id, r.name, r.email, r.phone,
+                       ROW_NUMBER() OVER (
+                           PARTITION BY t.requester_id ORDER BY t.created_at DESC, t.id DESC
+                       ) AS rn
+                FROM requesters AS r JOIN tickets AS t ON t.requester_id = r.id
+                WHERE r.external_id IN ({placeholders(len(ids))}) {status_filter}
+            ) WHERE rn <= ?
+            ORDER BY external_id, rn
+            """,
+            params,
+        )
+        return JSONResponse({"tickets": [_ticket(row) for row in rows]})
+
+    async def get_ticket(self, request: Request) -> Response:
+        raw: str = request.path_params["id"]
+        self._stats.count_keys(1)
+        try:
+            ticket_id = int(raw)
+        except ValueError:
+            raise BadRequest(f"ticket id must be an integer, got {raw!r}") from None
+        row = self._db.execute(f"{_SELECT} WHERE t.id = ?", (ticket_id,)).fetchone()
+        if row is None:
+            raise NotFound("ticket", ticket_id)
+        return JSONResponse(_ticket(row))
+
+
+def _ticket(row: sqlite3.Row) -> JSONObject:
+    return {
+        "id": row["id"],
+        "requester": {
+            "external_id": row["external_id"],
+            "name": row["name"],
+            "email": row["email"],
+            "phone": row["phone"],
+        },
+        "subject": row["subject"],
+        "status": row["status"],
+        "priority": row["priority"],
+        "via": row["via"],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+    }
+
+
+_EXTERNAL_ID = {"type": "string", "pattern": "^C[0-9]{5}$", "examples": ["C00042"]}
+_TIME = {"type": "string", "format": "date-time"}
+
+OPENAPI: JSONObject = openapi_document(
+    system=SYSTEM,
+    title="Demo helpdesk",
+    description=(
+        "Support tickets. Requesters are keyed by external_id, the universal customer id; "
+        "their name, e-mail and phone are the helpdesk's own, as agents typed them."
+    ),
+    paths={
+        "/tickets": {
+            "get": {
+                "operationId": "listTickets",
+                "summary": "Tickets of several requesters, newest created_at first per requester.",
+                "parameters": [
+                    key_list_param("requester_ids", "requester external ids (customer ids)"),
+                    query_param(
+                        "status", "Only tickets in this status.", {"enum": list(TICKET_STATUSES)}
+                    ),
+                    limit_param(),
+                ],
+                "responses": {
+                    "200": json_body(
+                        {
+                            "type": "object",
+                            "required": ["tickets"],
+                            "properties": {"tickets": {"type": "array", "items": ref("Ticket")}},
+                        },
+                        "At most `limit` tickets per requester.",
+                    ),
+                    "400": error("Missing ids, too many ids, bad status or bad limit."),
+                },
+            }
+        },
+        "/tickets/{id}": {
+            "get": {
+                "operationId": "getTicket",
+                "summary": "One ticket by id.",
+                "parameters": [path_param("id", "Ticket number.", {"type": "integer"})],
+                "responses": {
+                    "200": json_body(ref("Ticket"), "The ticket."),
+                    "400": error("The id is not an integer."),
+                    "404": error("No ticket with this id."),
+                },
+            }
+        },
+    },
+    schemas={
+        "Ticket": {
+            "type": "object",
+            "required": [
+                "id",
+                "requester",
+                "subject",
+                "status",
+                "priority",
+                "via",
+                "created_at",
+                "updated_at",
+            ],
+            "properties": {
+                "id": {"type": "integer", "examples": [48213]},
+                "requester": ref("Requester"),
+                "subject": {"type": "string"},
+                "status": {"enum": list(TICKET_STATUSES)},
+                "priority": {"enum": list(_PRIORITIES)},
+                "via": {"enum": list(_VIA), "description": "Channel the ticket came in by."},
+                "created_at": _TIME,
+                "updated_at": _TIME,
+            },
+        },
+        "Requester": {
+            "type": "object",
+            "required": ["external_id", "name", "email", "phone"],
+            "properties": {
+                "external_id": _EXTERNAL_ID,
+                "name": {"type": "string"},
+                "email": nullable({"type": "string"}),
+                "phone": nullable({"type": "string", "description": "As typed, any format."}),
+            },
+        },
+    },
+)
