@@ -1,0 +1,34 @@
+"""Per-request context and DataLoaders, owner-backed field resolvers, lookups."""
+
+from __future__ import annotations
+
+from .context import Context, Gateway, OwnerLoader
+from .errors import BadUserInput
+from .extensions import OwnersExtension, is_expected, should_mask_error
+from .freshness import RecordCache
+from .lookups import customer, customers
+from .owned import MAX_LIST, EntityRef, Info, owned_value
+from .plan import FieldPlan, Plan, Record, compile_plan
+from .report import OwnerReport
+
+__all__ = [
+    "MAX_LIST",
+    "BadUserInput",
+    "Context",
+    "EntityRef",
+    "FieldPlan",
+    "Gateway",
+    "Info",
+    "OwnerLoader",
+    "OwnerReport",
+    "OwnersExtension",
+    "Plan",
+    "Record",
+    "RecordCache",
+    "compile_plan",
+    "customer",
+    "customers",
+    "is_expected",
+    "owned_value",
+    "should_mask_error",
+]

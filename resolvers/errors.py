@@ -1,0 +1,17 @@
+"""Errors about what the client asked, as opposed to what an owner did."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class BadUserInput(Exception):
+    """An argument the client sent cannot be used; the message names it and the limit."""
+
+    def __init__(self, argument: str, message: str) -> None:
+        self.argument = argument
+        super().__init__(f"Argument '{argument}': {message}")
+
+    @property
+    def extensions(self) -> dict[str, Any]:
+        return {"code": "BAD_USER_INPUT", "argument": self.argument}

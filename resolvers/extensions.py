@@ -1,0 +1,40 @@
+"""Schema extensions: `extensions.owners` on every response, and error masking."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from sources import OwnerError
+
+from .context import Context
+from .errors import BadUserInput
+
+logger = logging.getLogger("ownergraph")
+
+# Errors whose message we wrote for clients; anything else is masked.
+_CLIENT_FACING = (GraphQLError, OwnerError, BadUserInput)
+
+
+class OwnersExtension(SchemaExtension):
+    """Adds `extensions.owners`: per system asked, status, calls, keys, ms, fetchedAt."""
+
+    def get_results(self) -> dict[str, Any]:
+        context = self.execution_context.context
+        if isinstance(context, Context):
+            return {"owners": context.report.as_dict()}
+        return {"owners": {}}
+
+
+def is_expected(error: GraphQLError) -> bool:
+    """An error whose message was written for clients: validation, owners, arguments."""
+    original = error.original_error
+    return original is None or isinstance(original, _CLIENT_FACING)
+
+
+def should_mask_error(error: GraphQLError) -> bool:
+    """Mask unexpected exceptions: no stack trace, hostname or URL reaches a client."""
+    return not is_expected(error)

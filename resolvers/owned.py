@@ -1,0 +1,153 @@
+"""Owner-backed field resolvers: find the field's owner in the plan, load, project.
+
+A field keyed by the universal id is loaded at once; a field keyed by another
+field (the ERP by `erpCode`) first loads that field from its own owner, which
+makes the second wave. Both go through the request's DataLoaders, so however
+many customers a query touches, each owner is asked once per wave.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Mapping, Sequence
+from enum import Enum
+from typing import Any
+
+import strawberry
+from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
+
+from sources import OwnerError
+
+from .context import Context, Params
+from .errors import BadUserInput
+from .plan import FieldPlan
+
+Info = strawberry.Info[Context, None]
+
+MAX_LIST = 100
+"""The most items a list argument (`first`, `ids`) may ask for."""
+
+
+class EntityRef:
+    """An entity (a customer) the graph is resolving: its type and universal id, no data."""
+
+    __slots__ = ("id", "type_name")
+
+    def __init__(self, type_name: str, id: str) -> None:
+        self.type_name = type_name
+        self.id = id
+
+    def __repr__(self) -> str:
+        return f"EntityRef({self.type_name!r}, {self.id!r})"
+
+
+async def owned_value(root: Any, info: Info, **args: Any) -> Any:
+    """Resolve the field `info` points at from its owner, as the ownership map says."""
+    context = info.context
+    plan = context.plan.field(root.type_name, info.field_name)
+    params = params_for(plan, args)
+    record = await load_record(context, plan, root, params)
+    if record is None:
+        return None
+    value = plan.value(record)
+    first = args.get("first")
+    if first is not None and isinstance(value, list):
+        # Owners are asked for `first` per key; never pass on more than asked.
+        value = value[:first]
+    return value
+
+
+def params_for(plan: FieldPlan, args: Mapping[str, Any]) -> Params:
+    """The owner's query parameters for the field's GraphQL arguments."""
+    params: list[tuple[str, str | int]] = []
+    for name, mapping in plan.ownership.args.items():
+        value = args.get(name, plan.arg_defaults.get(name))
+        if value is None:
+            continue
+        if name == "first" and not (isinstance(value, int) and 1 <= value <= MAX_LIST):
+            raise BadUserInput(name, f"must be between 1 and {MAX_LIST}, got {value!r}")
+        if isinstance(value, Enum):
+            value = value.name
+        if name in plan.enum_args:
+            # Enum values go to the owner in its own words: as the map says, or
+            # the value's name in lower case.
+            values = mapping.values or {}
+            value = values.get(value, str(value).lower())
+        # Typed, not stringified: a JSON body must carry numbers as numbers.
+        params.append((mapping.param, value))
+    return tuple(sorted(params))
+
+
+async def load_record(context: Context, plan: FieldPlan, root: EntityRef, params: Params) -> Any:
+    """The owner's record (or records) for `root` that `plan` reads from."""
+    key = await key_of(context, plan, root)
+    if key is None:
+        context.report.skip(plan.owner)
+        return None
+    return await context.loader(plan, params).load(key)
+
+
+async def key_of(context: Context, plan: FieldPlan, root: EntityRef) -> str | None:
+    """The key under which `plan`'s owner knows `root`: its id, or a crosswalk field."""
+    key_field = plan.ownership.key
+    if key_field == "id":
+        return root.id
+    key_plan = context.plan.field(plan.ownership.type_name, key_field)
+    try:
+        record = await load_record(context, key_plan, root, ())
+    except OwnerError:
+        # Without the crosswalk the owner cannot be asked at all.
+        context.report.skip(plan.owner)
+        raise
+    value = key_plan.value(record) if record is not None else None
+    return None if value is None else str(value)
+
+
+def prefetch(context: Context, refs: Sequence[EntityRef], info: Info) -> None:
+    """Start loading what the selection will need from owners keyed by the id.
+
+    The identity owner is asked whether the customers exist; meanwhile the
+    other owners are already being asked, so that no owner waits for another
+    unless its key comes from it.
+    """
+    if not refs:
+        return
+    type_name = refs[0].type_name
+    for selected in _selected(info.selected_fields[0].selections):
+        try:
+            plan = context.plan.field(type_name, selected.name)
+        except KeyError:
+            continue
+        if plan.ownership.entity is None or plan.ownership.key != "id":
+            continue
+        try:
+            params = params_for(plan, selected.arguments)
+        except BadUserInput:
+            continue  # the field's own resolver reports it, with its path
+        loader = context.loader(plan, params)
+        for ref in refs:
+            future = loader.load(ref.id)
+            future.add_done_callback(_retrieve)
+
+
+def _selected(selections: Iterable[Selection]) -> Iterable[SelectedField]:
+    for selection in selections:
+        if _skipped(selection.directives):
+            continue
+        if isinstance(selection, SelectedField):
+            yield selection
+        elif isinstance(selection, FragmentSpread | InlineFragment):
+            yield from _selected(selection.selections)
+
+
+def _skipped(directives: Mapping[str, Any]) -> bool:
+    skip = directives.get("skip", {}).get("if") is True
+    include = directives.get("include", {}).get("if", True)
+    return skip or include is False
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    # The field's resolver awaits this future too and reports its error with
+    # a path; this only stops asyncio complaining if the field never runs.
+    if not future.cancelled():
+        future.exception()

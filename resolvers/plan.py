@@ -1,0 +1,327 @@
+"""The read plan: for each owned field, how to turn the owner's record into its value.
+
+Compiled once per schema from the ownership map and the GraphQL types, so that
+at query time a field costs a dictionary walk and a conversion, nothing more.
+A value the owner sends in the wrong shape raises `OwnerBadResponse` for that
+field alone (its path is the field's), never a crash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+import phonenumbers
+from graphql import (
+    GraphQLEnumType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLScalarType,
+    GraphQLSchema,
+    Undefined,
+)
+
+from sources import OwnerBadResponse, dig
+
+if TYPE_CHECKING:
+    from schema.ownership import FieldOwnership, Ownership
+
+Getter = Callable[[Any], Any]
+_CENT = Decimal("0.01")
+
+
+class Record:
+    """An owner's record seen through one GraphQL type.
+
+    Fields of value types have no resolver of their own: strawberry reads them
+    as attributes, and each attribute is the compiled getter of that field.
+    """
+
+    __slots__ = ("_raw", "_view")
+
+    def __init__(self, raw: Mapping[str, Any], view: Mapping[str, Getter]) -> None:
+        self._raw = raw
+        self._view = view
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            getter = self._view[name]
+        except KeyError:
+            raise AttributeError(name) from None
+        return getter(self._raw)
+
+    def __repr__(self) -> str:
+        return f"Record({self._raw!r})"
+
+
+@dataclass(frozen=True)
+class FieldPlan:
+    """How to read one field of an entity type (Customer) from its owner."""
+
+    ownership: FieldOwnership
+    value: Getter
+    arg_defaults: Mapping[str, Any]
+    enum_args: frozenset[str]
+    python_name: str
+
+    @property
+    def owner(self) -> str:
+        return self.ownership.owner
+
+
+class Plan:
+    """Every field plan of a schema, by type and GraphQL field name."""
+
+    def __init__(self, fields: Mapping[tuple[str, str], FieldPlan]) -> None:
+        self._fields = dict(fields)
+        self._by_python = {
+            (type_name, plan.python_name): plan for (type_name, _), plan in self._fields.items()
+        }
+
+    def field(self, type_name: str, name: str) -> FieldPlan:
+        return self._fields[(type_name, name)]
+
+    def fields_of(self, type_name: str) -> list[FieldPlan]:
+        return [plan for (t, _), plan in self._fields.items() if t == type_name]
+
+
+def compile_plan(schema: GraphQLSchema, ownership: Ownership, phone_region: str) -> Plan:
+    """Compile the getters of every owned field; the map must already be bound to `schema`."""
+    compiler = _Compiler(schema, ownership, phone_region)
+    fields: dict[tuple[str, str], FieldPlan] = {}
+    for type_name, entry in ownership.types.items():
+        if entry.owner is not None:
+            continue  # value types are compiled as views, when a field returns them
+        gql_type = schema.type_map[type_name]
+        assert isinstance(gql_type, GraphQLObjectType)
+        for name, field in entry.fields.items():
+            gql_field = gql_type.fields[name]
+            fields[(type_name, name)] = FieldPlan(
+                ownership=field,
+                value=compiler.getter(field, gql_field.type),
+                arg_defaults={
+                    arg: None if spec.default_value is Undefined else spec.default_value
+                    for arg, spec in gql_field.args.items()
+                },
+                enum_args=frozenset(
+                    arg
+                    for arg, spec in gql_field.args.items()
+                    if isinstance(_named(spec.type), GraphQLEnumType)
+                ),
+                python_name=_python_name(gql_field, name),
+            )
+    return Plan(fields)
+
+
+def _python_name(gql_field: Any, name: str) -> str:
+    definition = (gql_field.extensions or {}).get("strawberry-definition")
+    return getattr(definition, "python_name", None) or name
+
+
+class _Compiler:
+    def __init__(self, schema: GraphQLSchema, ownership: Ownership, phone_region: str) -> None:
+        self.schema = schema
+        self.ownership = ownership
+        self.phone_region = phone_region
+        self.views: dict[str, dict[str, Getter]] = {}
+
+    def getter(self, field: FieldOwnership, gql_type: GraphQLOutputType) -> Getter:
+        """Record of the field's owner → the field's value."""
+        named = _named(gql_type)
+        if field.source is not None:
+            source = field.source
+        elif isinstance(named, GraphQLObjectType):
+            source = ()  # the whole record
+        else:
+            source = (field.name,)
+        convert = self.converter(field, gql_type)
+
+        def get(record: Any) -> Any:
+            value = dig(record, source) if source else record
+            return None if value is None else convert(value)
+
+        return get
+
+    def converter(self, field: FieldOwnership, gql_type: GraphQLOutputType) -> Getter:
+        if isinstance(gql_type, GraphQLNonNull):
+            return self.converter(field, gql_type.of_type)
+        if isinstance(gql_type, GraphQLList):
+            item = self.converter(field, gql_type.of_type)
+
+            def convert_list(value: Any) -> Any:
+                if not isinstance(value, list):
+                    raise _bad(field, "a list", value)
+                return [None if v is None else item(v) for v in value]
+
+            return convert_list
+        if isinstance(gql_type, GraphQLObjectType):
+            view = self.view(gql_type)
+
+            def convert_object(value: Any) -> Any:
+                if not isinstance(value, dict):
+                    raise _bad(field, "an object", value)
+                return Record(value, view)
+
+            return convert_object
+        if isinstance(gql_type, GraphQLEnumType):
+            return self.enum(field, gql_type)
+        assert isinstance(gql_type, GraphQLScalarType)
+        return self.scalar(field, gql_type.name)
+
+    def view(self, gql_type: GraphQLObjectType) -> Mapping[str, Getter]:
+        """Getters of a value type's fields, by python name (what strawberry reads)."""
+        if gql_type.name not in self.views:
+            view: dict[str, Getter] = {}
+            self.views[gql_type.name] = view
+            entry = self.ownership.types[gql_type.name]
+            for name, field in entry.fields.items():
+                gql_field = gql_type.fields[name]
+                view[_python_name(gql_field, name)] = self.getter(field, gql_field.type)
+        return self.views[gql_type.name]
+
+    def enum(self, field: FieldOwnership, gql_type: GraphQLEnumType) -> Getter:
+        by_name = {name: value.value for name, value in gql_type.values.items()}
+        lookup: dict[str, Any] = {}
+        if field.values:
+            lookup = {owner_value: by_name[name] for owner_value, name in field.values.items()}
+        else:
+            lookup = {name.lower(): member for name, member in by_name.items()}
+        case_blind = not field.values
+
+        def convert_enum(value: Any) -> Any:
+            key = value.lower() if case_blind and isinstance(value, str) else value
+            try:
+                return lookup[key]
+            except (KeyError, TypeError):
+                raise _bad(field, f"one of {sorted(lookup)}", value) from None
+
+        return convert_enum
+
+    def scalar(self, field: FieldOwnership, name: str) -> Getter:
+        fmt = field.format
+        if name in ("String", "ID"):
+            if fmt == "e164":
+                return self.e164(field)
+
+            def convert_string(value: Any) -> Any:
+                if isinstance(value, str):
+                    return value
+                if isinstance(value, int | float) and not isinstance(value, bool):
+                    return str(value)
+                raise _bad(field, "a string", value)
+
+            return convert_string
+        if name == "Int":
+
+            def convert_int(value: Any) -> Any:
+                if isinstance(value, int) and not isinstance(value, bool):
+                    return value
+                if isinstance(value, float) and value.is_integer():
+                    return int(value)
+                raise _bad(field, "a whole number", value)
+
+            return convert_int
+        if name == "Float":
+
+            def convert_float(value: Any) -> Any:
+                if isinstance(value, int | float) and not isinstance(value, bool):
+                    return float(value)
+                raise _bad(field, "a number", value)
+
+            return convert_float
+        if name == "Boolean":
+
+            def convert_bool(value: Any) -> Any:
+                if isinstance(value, bool):
+                    return value
+                raise _bad(field, "true or false", value)
+
+            return convert_bool
+        if name == "Money":
+            return self.money(field)
+        if name == "DateTime":
+            return self.datetime(field)
+        if name == "Date":
+
+            def convert_date(value: Any) -> Any:
+                try:
+                    return date.fromisoformat(value)
+                except (TypeError, ValueError):
+                    raise _bad(field, "an ISO date", value) from None
+
+            return convert_date
+        raise AssertionError(f"no converter for scalar {name}")  # binding rejects these
+
+    def money(self, field: FieldOwnership) -> Getter:
+        cents = field.format == "cents"
+
+        def convert_money(value: Any) -> Any:
+            if isinstance(value, bool) or not isinstance(value, int | float | str):
+                raise _bad(field, "an amount", value)
+            if cents and not isinstance(value, int):
+                raise _bad(field, "a whole number of cents", value)
+            try:
+                amount = Decimal(value) / 100 if cents else Decimal(str(value))
+            except InvalidOperation:
+                raise _bad(field, "an amount", value) from None
+            if not amount.is_finite():
+                raise _bad(field, "a finite amount", value)
+            return amount.quantize(_CENT)
+
+        return convert_money
+
+    def datetime(self, field: FieldOwnership) -> Getter:
+        if field.format == "epoch":
+
+            def convert_epoch(value: Any) -> Any:
+                if isinstance(value, bool) or not isinstance(value, int | float):
+                    raise _bad(field, "seconds since the epoch", value)
+                try:
+                    return datetime.fromtimestamp(value, UTC)
+                except (OverflowError, OSError, ValueError):
+                    raise _bad(field, "seconds since the epoch", value) from None
+
+            return convert_epoch
+
+        def convert_iso(value: Any) -> Any:
+            try:
+                moment = datetime.fromisoformat(value)
+            except (TypeError, ValueError):
+                raise _bad(field, "an ISO 8601 date-time", value) from None
+            # A time without a zone is ambiguous: the owners' contract is UTC.
+            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+        return convert_iso
+
+    def e164(self, field: FieldOwnership) -> Getter:
+        region = self.phone_region
+
+        def convert_phone(value: Any) -> Any:
+            if not isinstance(value, str):
+                raise _bad(field, "a phone number", value)
+            try:
+                number = phonenumbers.parse(value, region)
+            except phonenumbers.NumberParseException:
+                raise _bad(field, "a phone number", value) from None
+            if not phonenumbers.is_possible_number(number):
+                raise _bad(field, "a phone number", value)
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+        return convert_phone
+
+
+def _named(gql_type: Any) -> Any:
+    while isinstance(gql_type, GraphQLNonNull | GraphQLList):
+        gql_type = gql_type.of_type
+    return gql_type
+
+
+def _bad(field: FieldOwnership, expected: str, value: Any) -> OwnerBadResponse:
+    # The kind of value, never the value itself: it may be personal data.
+    kind = type(value).__name__
+    return OwnerBadResponse(field.owner, f"{field.coordinate} should be {expected}, got a {kind}")

@@ -1,0 +1,88 @@
+"""Who answered this request, how fast and how fresh: `extensions.owners`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sources import Call
+
+# Worst first: a system that failed once in a request reports that failure.
+_SEVERITY = {"timeout": 4, "unavailable": 3, "error": 2, "ok": 1}
+
+
+@dataclass
+class _SystemReport:
+    calls: int = 0
+    keys: int = 0
+    status: str = "ok"
+    http_status: int | None = None
+    intervals: list[tuple[float, float]] = field(default_factory=list)
+    fetched_at: datetime | None = None
+    skipped: int = 0
+    reused: int = 0
+
+
+class OwnerReport:
+    """Collects every owner call of one request (a `sources.CallObserver`)."""
+
+    def __init__(self) -> None:
+        self._systems: dict[str, _SystemReport] = {}
+
+    def record(self, call: Call) -> None:
+        report = self._systems.setdefault(call.system, _SystemReport())
+        report.calls += 1
+        report.keys += call.keys
+        report.intervals.append((call.started, call.ended))
+        if _SEVERITY.get(call.status, 2) > _SEVERITY.get(report.status, 0):
+            report.status = call.status
+            report.http_status = call.http_status
+        if call.status == "ok" and (
+            report.fetched_at is None or call.answered_at < report.fetched_at
+        ):
+            # The oldest answer bounds how fresh the whole response is.
+            report.fetched_at = call.answered_at
+
+    def reuse(self, system: str, answered_at: datetime) -> None:
+        """A value of `system` was served from the field's `max_age` allowance."""
+        report = self._systems.setdefault(system, _SystemReport())
+        report.reused += 1
+        if report.fetched_at is None or answered_at < report.fetched_at:
+            report.fetched_at = answered_at
+
+    def skip(self, system: str) -> None:
+        """`system` was needed but not asked: the key to ask it with was missing."""
+        self._systems.setdefault(system, _SystemReport()).skipped += 1
+
+    def as_dict(self) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for name in sorted(self._systems):
+            report = self._systems[name]
+            entry: dict[str, Any] = {
+                "status": report.status if report.calls or report.reused else "skipped",
+                "calls": report.calls,
+                "keys": report.keys,
+                "ms": round(_busy(report.intervals) * 1000, 1),
+                "fetchedAt": report.fetched_at.isoformat().replace("+00:00", "Z")
+                if report.fetched_at
+                else None,
+            }
+            if report.reused:
+                entry["reused"] = report.reused
+            if report.http_status is not None and report.status == "error":
+                entry["httpStatus"] = report.http_status
+            result[name] = entry
+        return result
+
+
+def _busy(intervals: list[tuple[float, float]]) -> float:
+    """Seconds during which at least one call to the system was under way."""
+    total = 0.0
+    end = float("-inf")
+    for start, stop in sorted(intervals):
+        if stop <= end:
+            continue
+        total += stop - max(start, end)
+        end = stop
+    return total

@@ -1,0 +1,104 @@
+"""Build the executable schema from the types and a checked ownership map."""
+
+from __future__ import annotations
+
+import copy
+import logging
+from dataclasses import dataclass
+
+import strawberry
+from graphql import GraphQLError, GraphQLObjectType
+from strawberry.extensions import MaskErrors
+from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types import ExecutionContext
+
+from resolvers import OwnersExtension, Plan, compile_plan, is_expected, should_mask_error
+
+from .binding import check_binding
+from .directives import Owner
+from .ownership import Ownership, OwnershipError
+from .query import Query
+from .scalars import SCALAR_MAP
+from .types import ALL_TYPES, COMPOSED_TYPES
+
+logger = logging.getLogger("ownergraph")
+
+
+class MaskUnexpectedErrors(MaskErrors):
+    """Replace unexpected exceptions by a bare message with a code; log the real one."""
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=should_mask_error, error_message="Unexpected error.")
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        masked = super().anonymise_error(error)
+        masked.extensions = {"code": "INTERNAL_SERVER_ERROR"}
+        return masked
+
+
+class CustomerSchema(strawberry.Schema):
+    """The strawberry schema, logging only what an operator must act on.
+
+    Owner failures and bad arguments are expected, already reported to the
+    client and in `extensions.owners`; a traceback for each would drown the
+    one unexpected error in the logs.
+    """
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        for error in errors:
+            if is_expected(error):
+                logger.debug("%s at %s", error.message, error.path)
+            else:
+                logger.error("unexpected error at %s", error.path, exc_info=error.original_error)
+
+
+@dataclass(frozen=True)
+class Graph:
+    """The customer graph bound to one ownership map: schema, plan and map."""
+
+    schema: strawberry.Schema
+    plan: Plan
+    ownership: Ownership
+
+    def sdl(self) -> str:
+        return self.schema.as_str() + "\n"
+
+
+def build_graph(ownership: Ownership, *, phone_region: str = "IT") -> Graph:
+    """The executable customer graph, or `OwnershipError` naming every mismatch."""
+    schema = CustomerSchema(
+        query=Query,
+        types=ALL_TYPES,
+        extensions=[OwnersExtension, MaskUnexpectedErrors],
+        config=StrawberryConfig(scalar_map=SCALAR_MAP),
+    )
+    problems = check_binding(schema._schema, ownership, COMPOSED_TYPES)
+    if problems:
+        raise OwnershipError(problems)
+    _annotate_owners(schema, ownership)
+    return Graph(schema, compile_plan(schema._schema, ownership, phone_region), ownership)
+
+
+def _annotate_owners(schema: strawberry.Schema, ownership: Ownership) -> None:
+    """Put `@owner(system:)` on every owned field of this schema, and its owner in the docs.
+
+    The owner comes from the map, not the code, so it is attached to this
+    schema's own copy of each field definition; the type classes are shared
+    by every schema built and stay untouched.
+    """
+    backref = GraphQLCoreConverter.DEFINITION_BACKREF
+    for type_name, entry in ownership.types.items():
+        gql_type = schema._schema.type_map[type_name]
+        assert isinstance(gql_type, GraphQLObjectType)
+        for name, field in entry.fields.items():
+            gql_field = gql_type.fields[name]
+            definition = copy.copy(gql_field.extensions[backref])
+            definition.directives = [*definition.directives, Owner(system=field.owner)]
+            gql_field.extensions = {**gql_field.extensions, backref: definition}
+            note = f"Owner: {field.owner}."
+            gql_field.description = (
+                f"{gql_field.description}\n\n{note}" if gql_field.description else note
+            )

@@ -1,0 +1,725 @@
+"""The ownership map: load `ownership.yaml`, check it, and say exactly what is wrong.
+
+The map says, for every field of the customer graph, which system owns it and
+where the value lives in that system's records. Loading never stops at the
+first problem: every problem is collected, each with the file, the line, the
+bad value and, where one is close, a suggestion, and they are raised together
+as one `OwnershipError`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from sources import Endpoint, EntityConfig, SystemConfig
+
+DATA_CLASSES = ("none", "contact", "personal", "financial")
+FORMATS = ("cents", "decimal", "e164", "epoch", "iso")
+SYSTEM_KINDS = ("rest",)
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in the map, where it is and what to do about it."""
+
+    file: str
+    line: int
+    message: str
+    suggestion: str | None = None
+
+    def __str__(self) -> str:
+        text = f"{self.file}:{self.line}: {self.message}"
+        return f"{text} ({self.suggestion})" if self.suggestion else text
+
+
+class OwnershipError(Exception):
+    """The ownership map cannot be used; `problems` lists every reason."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = sorted(problems, key=lambda p: (p.file, p.line, p.message))
+        count = len(self.problems)
+        head = f"{count} problem{'s' if count != 1 else ''} in the ownership map:"
+        super().__init__("\n".join([head, *(f"  {p}" for p in self.problems)]))
+
+
+@dataclass(frozen=True)
+class ArgMapping:
+    """How a GraphQL argument of an owned field is passed to the owner."""
+
+    name: str
+    param: str
+    values: Mapping[str, str] | None = None
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class FieldOwnership:
+    """Who owns one field, and where its value lives in the owner's record.
+
+    On an entity type (Customer), a field names the `entity` it is read from
+    and the field of the same type whose value keys that entity (`key`,
+    normally the universal id; `erpCode` for the ERP). On a value type
+    (Invoice), the owner and entity are the type's; only `source` matters.
+    """
+
+    type_name: str
+    name: str
+    owner: str
+    entity: str | None
+    source: tuple[str, ...] | None
+    key: str
+    data_class: str
+    read: frozenset[str]
+    max_age: float
+    format: str | None
+    values: Mapping[str, str] | None
+    args: Mapping[str, ArgMapping]
+    line: int
+
+    @property
+    def coordinate(self) -> str:
+        return f"{self.type_name}.{self.name}"
+
+
+@dataclass(frozen=True)
+class TypeOwnership:
+    """The ownership entries of one GraphQL type.
+
+    `owner` is set for value types, whose whole record comes from one system.
+    """
+
+    name: str
+    owner: str | None
+    fields: Mapping[str, FieldOwnership]
+    line: int
+
+
+@dataclass(frozen=True)
+class Ownership:
+    """A loaded, self-consistent ownership map."""
+
+    path: Path
+    roles: frozenset[str]
+    systems: Mapping[str, SystemConfig]
+    types: Mapping[str, TypeOwnership]
+    system_lines: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+
+    def field(self, type_name: str, name: str) -> FieldOwnership:
+        return self.types[type_name].fields[name]
+
+    def problem(self, line: int, message: str, suggestion: str | None = None) -> Problem:
+        return Problem(str(self.path), line, message, suggestion)
+
+
+def parse_duration(value: Any) -> float | None:
+    """Seconds in `value`: a number of seconds, or a string like ``"800ms"``, ``"5m"``."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value) if value >= 0 else None
+    if isinstance(value, str) and (match := _DURATION.match(value)):
+        return float(match.group(1)) * _UNITS[match.group(2)]
+    return None
+
+
+def suggest(value: str, choices: Iterable[str]) -> str | None:
+    """'did you mean ...?' for the closest of `choices`, or a list of them when none is close."""
+    options = sorted(choices)
+    close = difflib.get_close_matches(value, options, n=1, cutoff=0.6)
+    if close:
+        return f"did you mean '{close[0]}'?"
+    if options:
+        return "expected one of: " + ", ".join(options)
+    return None
+
+
+def load_ownership(path: str | Path, env: Mapping[str, str] | None = None) -> Ownership:
+    """Load and check the ownership map at `path`.
+
+    `env` supplies `OWNERGRAPH_<SYSTEM>_URL` overrides and credentials; it is
+    passed in (not read here) so that settings are read in one place.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise OwnershipError([Problem(str(path), 0, f"cannot read the file: {reason}")]) from None
+    return parse_ownership(text, path, env or {})
+
+
+def parse_ownership(text: str, path: Path, env: Mapping[str, str]) -> Ownership:
+    """Check the YAML `text` as an ownership map (see `load_ownership`)."""
+    reader = _Reader(str(path), env)
+    try:
+        document = yaml.load(text, Loader=_make_loader(reader))
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = mark.line + 1 if mark else 0
+        raise OwnershipError(
+            [Problem(str(path), line, f"not valid YAML: {error.problem or error}")]
+        ) from None
+    ownership = reader.read(document, path)
+    if reader.problems:
+        raise OwnershipError(reader.problems)
+    return ownership
+
+
+@dataclass(frozen=True)
+class _Defaults:
+    timeout: float
+    max_batch: int
+    concurrency: int
+
+
+class _Map(dict[str, Any]):
+    """A YAML mapping that remembers the line of itself and of each key."""
+
+    line: int = 0
+    lines: dict[str, int]
+
+
+def _make_loader(reader: _Reader) -> type[yaml.SafeLoader]:
+    class Loader(yaml.SafeLoader):
+        pass
+
+    def construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> _Map:
+        loader.flatten_mapping(node)
+        mapping = _Map()
+        mapping.line = node.start_mark.line + 1
+        mapping.lines = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if not isinstance(key, str):
+                reader.add(line, f"key {key!r} is not a string")
+                continue
+            if key in mapping:
+                reader.add(
+                    line,
+                    f"'{key}' is given twice (first on line {mapping.lines[key]})",
+                    "remove one of them",
+                )
+            mapping[key] = loader.construct_object(value_node, deep=True)
+            mapping.lines[key] = line
+        return mapping
+
+    Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
+    return Loader
+
+
+class _Reader:
+    """Walks the YAML document, building the model and collecting problems."""
+
+    def __init__(self, file: str, env: Mapping[str, str]) -> None:
+        self.file = file
+        self.env = env
+        self.problems: list[Problem] = []
+
+    def add(self, line: int, message: str, suggestion: str | None = None) -> None:
+        self.problems.append(Problem(self.file, line, message, suggestion))
+
+    # -- generic helpers -------------------------------------------------------------
+
+    def mapping(
+        self,
+        value: Any,
+        where: str,
+        line: int,
+        allowed: Iterable[str] | None,
+        required: Iterable[str] = (),
+    ) -> _Map | None:
+        """`value` as a mapping with only `allowed` keys (None: any key) and all `required`."""
+        if value is None:
+            value = _Map()
+            value.line, value.lines = line, {}
+        if not isinstance(value, _Map):
+            self.add(line, f"{where} must be a mapping, not {_kind(value)}")
+            return None
+        if allowed is not None:
+            allowed = tuple(allowed)
+            for key, key_line in value.lines.items():
+                if key not in allowed:
+                    self.add(key_line, f"{where}: unknown key '{key}'", suggest(key, allowed))
+        for key in required:
+            if key not in value:
+                self.add(value.line, f"{where}: '{key}' is missing")
+        return value
+
+    def string(self, value: Any, where: str, line: int) -> str | None:
+        if isinstance(value, str) and value.strip():
+            return value
+        self.add(line, f"{where} must be a non-empty string, not {_kind(value)}")
+        return None
+
+    def integer(self, value: Any, where: str, line: int, default: int, low: int = 1) -> int:
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            self.add(line, f"{where} must be a whole number of at least {low}, not {value!r}")
+            return default
+        return value
+
+    def duration(self, value: Any, where: str, line: int, default: float) -> float:
+        if value is None:
+            return default
+        seconds = parse_duration(value)
+        if seconds is None:
+            self.add(
+                line, f"{where} is not a duration: {value!r}", "write e.g. 800ms, 2s, 5m or 30"
+            )
+            return default
+        return seconds
+
+    def choice(self, value: Any, where: str, line: int, choices: Iterable[str]) -> str | None:
+        choices = tuple(choices)
+        if value in choices:
+            return str(value)
+        self.add(line, f"{where}: unknown value {value!r}", suggest(str(value), choices))
+        return None
+
+    def path(self, value: Any, where: str, line: int) -> tuple[str, ...] | None:
+        text = self.string(value, where, line)
+        if text is None:
+            return None
+        steps = tuple(text.split("."))
+        if not all(steps):
+            self.add(line, f"{where}: {text!r} is not a dotted path", "write e.g. address.city")
+            return None
+        return steps
+
+    # -- the document ----------------------------------------------------------------
+
+    def read(self, document: Any, path: Path) -> Ownership:
+        top = self.mapping(
+            document,
+            "the ownership map",
+            1,
+            ("version", "roles", "defaults", "systems", "types"),
+            ("version", "systems", "types"),
+        )
+        if top is None:
+            return Ownership(path, frozenset(), {}, {})
+        if "version" in top and top["version"] != 1:
+            self.add(top.lines["version"], f"unsupported version {top['version']!r}", "use 1")
+        roles = self.roles(top.get("roles"), top.lines.get("roles", top.line))
+        defaults = self.mapping(
+            top.get("defaults"),
+            "defaults",
+            top.lines.get("defaults", top.line),
+            ("timeout", "max_batch", "concurrency"),
+        )
+        defaults = defaults if defaults is not None else _Map()
+        at = defaults.lines.get if defaults else (lambda key, line=0: line)
+        base = _Defaults(
+            timeout=self.duration(
+                defaults.get("timeout"), "defaults: timeout", at("timeout", 0), 1.0
+            ),
+            max_batch=self.integer(
+                defaults.get("max_batch"), "defaults: max_batch", at("max_batch", 0), 100
+            ),
+            concurrency=self.integer(
+                defaults.get("concurrency"), "defaults: concurrency", at("concurrency", 0), 10
+            ),
+        )
+        systems_map = self.mapping(
+            top.get("systems"), "systems", top.lines.get("systems", top.line), None
+        )
+        systems: dict[str, SystemConfig] = {}
+        system_lines: dict[str, int] = {}
+        if systems_map is not None:
+            # Every key of `systems` is a system name: accept them all.
+            for name, value in systems_map.items():
+                line = systems_map.lines[name]
+                system = self.system(name, value, line, base)
+                if system is not None:
+                    systems[name] = system
+                    system_lines[name] = line
+        types_map = self.mapping(top.get("types"), "types", top.lines.get("types", top.line), None)
+        types: dict[str, TypeOwnership] = {}
+        if types_map is not None:
+            for name, value in types_map.items():
+                entry = self.type(name, value, types_map.lines[name], systems, roles)
+                if entry is not None:
+                    types[name] = entry
+        return Ownership(
+            path=path,
+            roles=roles,
+            systems=MappingProxyType(systems),
+            types=MappingProxyType(types),
+            system_lines=MappingProxyType(system_lines),
+        )
+
+    def roles(self, value: Any, line: int) -> frozenset[str]:
+        if value is None:
+            return frozenset()
+        if not isinstance(value, list) or not all(isinstance(r, str) for r in value):
+            self.add(line, "roles must be a list of role names")
+            return frozenset()
+        return frozenset(value)
+
+    def system(self, name: str, value: Any, line: int, defaults: _Defaults) -> SystemConfig | None:
+        where = f"system '{name}'"
+        if not _NAME.match(name):
+            self.add(line, f"{where}: a system name must be lower-case letters, digits and _")
+        spec = self.mapping(
+            value,
+            where,
+            line,
+            (
+                "kind",
+                "url",
+                "description",
+                "timeout",
+                "max_batch",
+                "concurrency",
+                "auth",
+                "entities",
+            ),
+            ("url", "entities"),
+        )
+        if spec is None:
+            return None
+        at = spec.lines.get
+        kind = self.choice(
+            spec.get("kind", "rest"), f"{where}: kind", at("kind", line), SYSTEM_KINDS
+        )
+        env_name = f"OWNERGRAPH_{name.upper()}_URL"
+        url: Any = self.env.get(env_name) or spec.get("url")
+        url_where = f"{where}: url" + (f" (from {env_name})" if self.env.get(env_name) else "")
+        parts = urlsplit(url) if isinstance(url, str) else None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+            self.add(
+                at("url", line),
+                f"{url_where} is not an http(s) URL: {url!r}",
+                "write e.g. https://crm.internal:8443",
+            )
+        timeout = self.duration(
+            spec.get("timeout"), f"{where}: timeout", at("timeout", line), defaults.timeout
+        )
+        if timeout == 0:
+            self.add(at("timeout", line), f"{where}: timeout must be more than 0")
+            timeout = 1.0
+        max_batch = self.integer(
+            spec.get("max_batch"), f"{where}: max_batch", at("max_batch", line), defaults.max_batch
+        )
+        concurrency = self.integer(
+            spec.get("concurrency"),
+            f"{where}: concurrency",
+            at("concurrency", line),
+            defaults.concurrency,
+        )
+        headers = self.auth(spec.get("auth"), where, at("auth", line)) if "auth" in spec else {}
+        entities: dict[str, EntityConfig] = {}
+        entities_map = self.mapping(
+            spec.get("entities"), f"{where}: entities", at("entities", line), None
+        )
+        if entities_map is not None:
+            if not entities_map:
+                self.add(at("entities", line), f"{where}: declares no entities")
+            for entity_name, entity_value in entities_map.items():
+                entity = self.entity(
+                    name, entity_name, entity_value, entities_map.lines[entity_name]
+                )
+                if entity is not None:
+                    entities[entity_name] = entity
+        return SystemConfig(
+            name=name,
+            base_url=str(url).rstrip("/") if isinstance(url, str) else "",
+            kind=kind or "rest",
+            timeout=timeout,
+            max_batch=max_batch,
+            concurrency=concurrency,
+            headers=MappingProxyType(headers),
+            entities=MappingProxyType(entities),
+        )
+
+    def auth(self, value: Any, where: str, line: int) -> dict[str, str]:
+        spec = self.mapping(value, f"{where}: auth", line, ("header", "env", "scheme"), ("env",))
+        if spec is None or "env" not in spec:
+            return {}
+        variable = self.string(spec["env"], f"{where}: auth env", spec.lines["env"])
+        if variable is None:
+            return {}
+        secret = self.env.get(variable)
+        if not secret:
+            self.add(
+                spec.lines["env"],
+                f"{where}: the credential variable {variable} is not set",
+                f"export {variable}=... before starting",
+            )
+            return {}
+        header = spec.get("header", "Authorization")
+        scheme = spec.get("scheme", "Bearer" if header == "Authorization" else "")
+        return {str(header): f"{scheme} {secret}".strip()}
+
+    def entity(self, system: str, name: str, value: Any, line: int) -> EntityConfig | None:
+        where = f"system '{system}': entity '{name}'"
+        spec = self.mapping(
+            value, where, line, ("key", "records", "many", "batch", "single"), ("key",)
+        )
+        if spec is None:
+            return None
+        at = spec.lines.get
+        key_field = self.path(spec.get("key"), f"{where}: key", at("key", line)) or ("id",)
+        many = spec.get("many", False)
+        if not isinstance(many, bool):
+            self.add(at("many", line), f"{where}: many must be true or false, not {many!r}")
+            many = False
+        records = spec.get("records")
+        if records is not None and not isinstance(records, str):
+            self.add(at("records", line), f"{where}: records must be the name of a reply field")
+            records = None
+        batch = self.endpoint(spec.get("batch"), f"{where}: batch", at("batch", line), batch=True)
+        single = self.endpoint(
+            spec.get("single"), f"{where}: single", at("single", line), batch=False
+        )
+        if batch is None and single is None and "batch" not in spec and "single" not in spec:
+            self.add(line, f"{where}: has neither a batch nor a single endpoint", "declare batch")
+        return EntityConfig(
+            name=name, key_field=key_field, records=records, many=many, batch=batch, single=single
+        )
+
+    def endpoint(self, value: Any, where: str, line: int, *, batch: bool) -> Endpoint | None:
+        if value is None:
+            return None
+        keys = ("get", "post", "param", "body") if batch else ("get",)
+        spec = self.mapping(value, where, line, keys)
+        if spec is None:
+            return None
+        methods = [m for m in ("get", "post") if m in spec]
+        if len(methods) != 1:
+            self.add(line, f"{where}: give exactly one of get: or post: with the path")
+            return None
+        method = methods[0]
+        path = self.string(spec[method], f"{where}: {method}", spec.lines[method])
+        if path is None:
+            return None
+        if not path.startswith("/"):
+            self.add(spec.lines[method], f"{where}: path {path!r} must start with /")
+        if not batch and "{key}" not in path:
+            self.add(
+                spec.lines[method],
+                f"{where}: path {path!r} has no {{key}} placeholder",
+                "write e.g. /customers/{key}",
+            )
+        if batch and method == "get" and "body" in spec:
+            self.add(
+                spec.lines["body"], f"{where}: a GET batch sends its keys in param:, not body:"
+            )
+        if batch and method == "post" and "param" in spec:
+            self.add(
+                spec.lines["param"], f"{where}: a POST batch sends its keys in body:, not param:"
+            )
+        return Endpoint(
+            method=method.upper(),
+            path=path,
+            param=spec.get("param", "ids") if batch and method == "get" else None,
+            body=spec.get("body", "ids") if batch and method == "post" else None,
+        )
+
+    def type(
+        self,
+        name: str,
+        value: Any,
+        line: int,
+        systems: Mapping[str, SystemConfig],
+        roles: frozenset[str],
+    ) -> TypeOwnership | None:
+        where = f"type {name}"
+        spec = self.mapping(
+            value, where, line, ("owner", "class", "read", "max_age", "fields"), ("fields",)
+        )
+        if spec is None:
+            return None
+        owner = None
+        if "owner" in spec:
+            owner = self.owner(spec["owner"], where, spec.lines["owner"], systems)
+            if owner is None:
+                # A value type whose owner is unknown: its fields cannot be read,
+                # and saying so once per field would bury the one real problem.
+                return None
+        fields_map = self.mapping(
+            spec.get("fields"), f"{where}: fields", spec.lines.get("fields", line), None
+        )
+        fields: dict[str, FieldOwnership] = {}
+        for field_name, field_value in (fields_map or {}).items():
+            entry = self.field(
+                name,
+                field_name,
+                field_value,
+                fields_map.lines[field_name],  # type: ignore[union-attr]
+                type_owner=owner,
+                type_defaults=spec,
+                systems=systems,
+                roles=roles,
+            )
+            if entry is not None:
+                fields[field_name] = entry
+        return TypeOwnership(name=name, owner=owner, fields=MappingProxyType(fields), line=line)
+
+    def owner(
+        self, value: Any, where: str, line: int, systems: Mapping[str, SystemConfig]
+    ) -> str | None:
+        if isinstance(value, str) and value in systems:
+            return value
+        self.add(line, f"{where}: unknown system {value!r}", suggest(str(value), systems))
+        return None
+
+    def field(
+        self,
+        type_name: str,
+        name: str,
+        value: Any,
+        line: int,
+        *,
+        type_owner: str | None,
+        type_defaults: _Map,
+        systems: Mapping[str, SystemConfig],
+        roles: frozenset[str],
+    ) -> FieldOwnership | None:
+        where = f"{type_name}.{name}"
+        allowed = ["from", "class", "read", "max_age", "format", "values"]
+        if type_owner is None:
+            allowed += ["owner", "entity", "key", "args"]
+        spec = self.mapping(value, where, line, allowed, () if type_owner else ("owner",))
+        if spec is None:
+            return None
+        at = spec.lines.get
+        owner = type_owner
+        entity: str | None = None
+        if type_owner is None:
+            if "owner" not in spec:
+                return None
+            owner = self.owner(spec["owner"], where, at("owner", line), systems)
+            if owner is not None:
+                entity = self.entity_ref(
+                    spec.get("entity"), where, at("entity", line), systems[owner]
+                )
+        if owner is None:
+            return None
+        # Without `from`, the value is the owner's field of the same name, or the
+        # whole record for an object-typed field; which one is known once the
+        # map is bound to the schema.
+        source = (
+            self.path(spec["from"], f"{where}: from", at("from", line)) if "from" in spec else None
+        )
+        key = spec.get("key", "id")
+        if not isinstance(key, str):
+            self.add(at("key", line), f"{where}: key must be a field name, not {_kind(key)}")
+            key = "id"
+        data_class = self.choice(
+            spec.get("class", type_defaults.get("class", "none")),
+            f"{where}: class",
+            at("class", type_defaults.lines.get("class", line)),
+            DATA_CLASSES,
+        )
+        read = self.read_roles(
+            spec.get("read", type_defaults.get("read")),
+            where,
+            at("read", type_defaults.lines.get("read", line)),
+            roles,
+        )
+        max_age = self.duration(
+            spec.get("max_age", type_defaults.get("max_age")),
+            f"{where}: max_age",
+            at("max_age", type_defaults.lines.get("max_age", line)),
+            0.0,
+        )
+        fmt = None
+        if "format" in spec:
+            fmt = self.choice(spec["format"], f"{where}: format", spec.lines["format"], FORMATS)
+        values = self.values(spec.get("values"), where, at("values", line))
+        args = self.args(spec.get("args"), where, at("args", line)) if "args" in spec else {}
+        return FieldOwnership(
+            type_name=type_name,
+            name=name,
+            owner=owner,
+            entity=entity,
+            source=source,
+            key=key,
+            data_class=data_class or "none",
+            read=read,
+            max_age=max_age,
+            format=fmt,
+            values=values,
+            args=MappingProxyType(args),
+            line=line,
+        )
+
+    def entity_ref(self, value: Any, where: str, line: int, system: SystemConfig) -> str | None:
+        if value is None:
+            self.add(line, f"{where}: 'entity' is missing", suggest("", system.entities))
+            return None
+        if isinstance(value, str) and value in system.entities:
+            return value
+        self.add(
+            line,
+            f"{where}: system '{system.name}' has no entity {value!r}",
+            suggest(str(value), system.entities),
+        )
+        return None
+
+    def read_roles(
+        self, value: Any, where: str, line: int, roles: frozenset[str]
+    ) -> frozenset[str]:
+        if value is None:
+            return frozenset()
+        if not isinstance(value, list) or not all(isinstance(r, str) for r in value):
+            self.add(line, f"{where}: read must be a list of roles")
+            return frozenset()
+        for role in value:
+            if roles and role not in roles:
+                self.add(line, f"{where}: unknown role {role!r}", suggest(role, roles))
+        return frozenset(value)
+
+    def values(self, value: Any, where: str, line: int) -> Mapping[str, str] | None:
+        if value is None:
+            return None
+        if not isinstance(value, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        ):
+            self.add(line, f"{where}: values must map owner values to enum values")
+            return None
+        return MappingProxyType(dict(value))
+
+    def args(self, value: Any, where: str, line: int) -> dict[str, ArgMapping]:
+        spec = self.mapping(value, f"{where}: args", line, None)
+        result: dict[str, ArgMapping] = {}
+        for arg, arg_value in (spec or {}).items():
+            arg_line = spec.lines[arg]  # type: ignore[union-attr]
+            if isinstance(arg_value, str):
+                result[arg] = ArgMapping(arg, arg_value, None, arg_line)
+                continue
+            arg_spec = self.mapping(
+                arg_value, f"{where}: args.{arg}", arg_line, ("param", "values"), ("param",)
+            )
+            if arg_spec is None or "param" not in arg_spec:
+                continue
+            param = self.string(arg_spec["param"], f"{where}: args.{arg}.param", arg_line)
+            values = self.values(arg_spec.get("values"), f"{where}: args.{arg}", arg_line)
+            if param is not None:
+                result[arg] = ArgMapping(arg, param, values, arg_line)
+        return result
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return f"{type(value).__name__} {value!r}"

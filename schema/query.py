@@ -1,0 +1,28 @@
+"""The root query type: where a client starts in the customer graph."""
+
+from __future__ import annotations
+
+import strawberry
+
+import resolvers
+from resolvers import MAX_LIST, Info
+
+from .types import Customer
+
+
+@strawberry.type(description="Read the customer graph. Every value comes from its owner, now.")
+class Query:
+    @strawberry.field(
+        description="The customer with this universal id, or null when no system knows it."
+    )
+    async def customer(self, info: Info, id: strawberry.ID) -> Customer | None:
+        return await resolvers.customer(info, id)  # type: ignore[return-value]
+
+    @strawberry.field(
+        description=(
+            f"Customers by universal id, in the order given (at most {MAX_LIST}); "
+            "null in the place of an id no system knows."
+        )
+    )
+    async def customers(self, info: Info, ids: list[strawberry.ID]) -> list[Customer | None]:
+        return await resolvers.customers(info, ids)  # type: ignore[return-value]

@@ -1,0 +1,127 @@
+"""Owner records become field values: formats converted, bad shapes named, never a crash."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from resolvers import Record
+from schema import build_graph, load_ownership
+from schema.types import Channel, InvoiceStatus
+from sources import OwnerBadResponse
+
+ROOT = Path(__file__).resolve().parents[2]
+PLAN = build_graph(load_ownership(ROOT / "ownership.yaml")).plan
+
+
+def value(field: str, record: object) -> object:
+    return PLAN.field("Customer", field).value(record)
+
+
+def test_a_plain_field_is_read_from_its_source() -> None:
+    assert value("displayName", {"display_name": "Giulia Rossi"}) == "Giulia Rossi"
+    assert value("displayName", {}) is None
+
+
+def test_phones_are_normalised_to_e164() -> None:
+    phones = [
+        "+39 02 1234 5678",
+        "0039 02 12345678",
+        "(02) 1234 5678",
+        "02.1234.5678",
+        "347 123 4567",
+    ]
+    assert value("phones", {"phones": phones}) == [
+        "+390212345678",
+        "+390212345678",
+        "+390212345678",
+        "+390212345678",
+        "+393471234567",
+    ]
+
+
+def test_a_phone_that_is_not_a_number_is_a_bad_response() -> None:
+    with pytest.raises(OwnerBadResponse, match=r"Customer.phones should be a phone number"):
+        value("phones", {"phones": ["call me maybe"]})
+
+
+def test_cents_become_exact_money() -> None:
+    credit = value(
+        "credit", {"credit_limit_cents": 500000, "balance_cents": 12345, "currency": "EUR"}
+    )
+    assert isinstance(credit, Record)
+    assert credit.credit_limit == Decimal("5000.00")
+    assert credit.balance == Decimal("123.45")
+    assert credit.overdue is None
+    assert credit.currency == "EUR"
+
+
+def test_a_value_of_the_wrong_kind_names_the_field_not_the_value() -> None:
+    credit = value("credit", {"balance_cents": "12.34"})
+    with pytest.raises(OwnerBadResponse) as caught:
+        _ = credit.balance  # type: ignore[union-attr]
+    assert "CreditStatus.balance should be a whole number of cents, got a str" in str(caught.value)
+    assert "12.34" not in str(caught.value)
+    assert caught.value.extensions == {"code": "OWNER_BAD_RESPONSE", "owner": "erp"}
+
+
+def test_one_to_many_records_become_a_list_of_values() -> None:
+    invoices = value(
+        "invoices",
+        [
+            {"number": "INV-1", "status": "unpaid", "issued_on": "2026-01-02", "paid_at": None},
+            {"number": "INV-2", "status": "PAID", "paid_at": "2026-02-03T10:00:00Z"},
+        ],
+    )
+    assert isinstance(invoices, list)
+    first, second = invoices
+    assert (first.number, first.status, first.issued_on) == (
+        "INV-1",
+        InvoiceStatus.UNPAID.value,
+        date(2026, 1, 2),
+    )
+    assert second.status == InvoiceStatus.PAID.value
+    assert second.paid_at == datetime(2026, 2, 3, 10, tzinfo=UTC)
+
+
+def test_enum_values_follow_the_map_and_unknown_ones_are_named() -> None:
+    [interaction] = value("interactions", [{"channel": "voice", "started_at": 1714567890}])
+    assert interaction.channel == Channel.PHONE.value
+    assert interaction.at == datetime(2024, 5, 1, 12, 51, 30, tzinfo=UTC)
+    [bad] = value("interactions", [{"channel": "pigeon"}])
+    with pytest.raises(OwnerBadResponse, match=r"Interaction\.channel should be one of"):
+        _ = bad.channel
+
+
+def test_a_list_field_that_is_not_a_list_is_a_bad_response() -> None:
+    with pytest.raises(OwnerBadResponse, match=r"Customer\.emails should be a list"):
+        value("emails", {"emails": "a@b.c"})
+
+
+def test_arguments_reach_the_owner_in_its_own_words() -> None:
+    from resolvers.owned import params_for
+
+    interactions = PLAN.field("Customer", "interactions")
+    assert params_for(interactions, {"channel": Channel.PHONE, "first": 5}) == (
+        ("channel", "voice"),
+        ("limit", 5),
+    )
+    assert params_for(interactions, {"channel": "PHONE"}) == (("channel", "voice"), ("limit", 20))
+    invoices = PLAN.field("Customer", "invoices")
+    assert params_for(invoices, {"status": InvoiceStatus.UNPAID, "first": 3}) == (
+        ("limit", 3),
+        ("status", "unpaid"),
+    )
+
+
+@pytest.mark.parametrize("first", [0, -1, 101])
+def test_first_is_bounded(first: int) -> None:
+    from resolvers import BadUserInput
+    from resolvers.owned import params_for
+
+    with pytest.raises(BadUserInput, match="between 1 and 100") as caught:
+        params_for(PLAN.field("Customer", "tickets"), {"first": first})
+    assert caught.value.extensions == {"code": "BAD_USER_INPUT", "argument": "first"}

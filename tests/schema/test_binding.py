@@ -1,0 +1,128 @@
+"""The map against the schema: every field exactly one owner, every entry a real field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from schema import OwnershipError, build_graph, load_ownership, parse_ownership
+
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED_TEXT = (ROOT / "ownership.yaml").read_text()
+
+
+def problems_after(old: str, new: str, *more: tuple[str, str]) -> list[str]:
+    text = SHIPPED_TEXT
+    for before, after in [(old, new), *more]:
+        assert before in text, before
+        text = text.replace(before, after, 1)
+    with pytest.raises(OwnershipError) as caught:
+        build_graph(parse_ownership(text, Path("ownership.yaml"), {}))
+    return [str(p) for p in caught.value.problems]
+
+
+def line_of(fragment: str) -> int:
+    return SHIPPED_TEXT[: SHIPPED_TEXT.index(fragment)].count("\n") + 1
+
+
+def test_the_shipped_map_binds_to_the_schema() -> None:
+    graph = build_graph(load_ownership(ROOT / "ownership.yaml"))
+    assert graph.plan.field("Customer", "credit").owner == "erp"
+
+
+def test_a_schema_field_without_owner_is_rejected() -> None:
+    [problem] = problems_after(
+        "      segment:     {owner: crm, entity: customer, class: none, "
+        "read: [agent, backoffice, partner]}\n",
+        "",
+    )
+    assert "Customer.segment has no owner" in problem
+    assert problem.startswith(f"ownership.yaml:{line_of('  Customer:')}:")
+
+
+def test_an_entry_for_a_field_the_schema_lacks_is_rejected() -> None:
+    problems = problems_after("      segment:     {owner", "      segmnt:     {owner")
+    assert (
+        f"ownership.yaml:{line_of('      segment:')}: Customer.segmnt is not a field of the schema"
+        " (did you mean 'segment'?)"
+    ) in problems
+    assert any("Customer.segment has no owner" in p for p in problems)
+
+
+def test_two_owners_for_one_field_are_rejected() -> None:
+    problems = problems_after(
+        "      segment:     {owner: crm,",
+        "      segment:     {owner: erp, entity: account}\n      segment:     {owner: crm,",
+    )
+    assert any("'segment' is given twice" in p for p in problems)
+
+
+def test_a_type_without_entry_is_rejected() -> None:
+    start = SHIPPED_TEXT.index("  Address:\n")
+    end = SHIPPED_TEXT.index("  CreditStatus:\n")
+    problems = problems_after(SHIPPED_TEXT[start:end], "")
+    assert any("type Address of the schema has no entry under types:" in p for p in problems)
+
+
+def test_a_value_type_read_from_another_owner_is_rejected() -> None:
+    problems = problems_after("  CreditStatus:\n    owner: erp", "  CreditStatus:\n    owner: crm")
+    assert any(
+        "Customer.credit is owned by 'erp' but its type CreditStatus is read from 'crm'" in p
+        for p in problems
+    )
+
+
+def test_a_format_that_does_not_fit_the_type_is_rejected() -> None:
+    [problem] = problems_after(
+        "currency:    {}\n      blocked", "currency:    {format: cents}\n      blocked"
+    )
+    assert (
+        "CreditStatus.currency: format 'cents' is for Money fields, and this one is String"
+        in problem
+    )
+
+
+def test_an_enum_value_map_must_name_enum_values() -> None:
+    [problem] = problems_after("{voice: PHONE,", "{voice: PHONES,")
+    assert "'PHONES', which is not a value of Channel" in problem
+    assert "did you mean 'PHONE'?" in problem
+
+
+def test_every_argument_must_reach_the_owner() -> None:
+    [problem] = problems_after(
+        "args: {status: status, first: limit}\n      tickets",
+        "args: {status: status}\n      tickets",
+    )
+    assert "Customer.invoices: argument 'first' is not passed to the owner" in problem
+
+
+def test_a_key_field_must_exist_and_keys_must_not_loop() -> None:
+    [problem] = problems_after(
+        "entity: account\n        key: erpCode\n",
+        "entity: account\n        key: erpCod\n",
+    )
+    assert "Customer.credit is keyed by Customer.erpCode" not in problem
+    assert "keyed by Customer.erpCod, which has no owner" in problem
+    problems = problems_after(
+        "erpCode:     {owner: crm, entity: customer, from: erp_code,",
+        "erpCode:     {owner: crm, entity: customer, key: segment, from: erp_code,",
+        (
+            "segment:     {owner: crm, entity: customer,",
+            "segment:     {owner: crm, entity: customer, key: erpCode,",
+        ),
+    )
+    assert any(
+        "keys go round in a loop: credit -> erpCode -> segment -> erpCode" in p for p in problems
+    )
+
+
+def test_a_one_to_many_entity_needs_a_list_field() -> None:
+    [problem] = problems_after(
+        "credit:\n        owner: erp\n        entity: account",
+        "credit:\n        owner: erp\n        entity: invoices",
+    )
+    assert (
+        "Customer.credit reads the one-to-many entity 'invoices' but is not a list of objects"
+        in problem
+    )
