@@ -1,0 +1,221 @@
+"""The `ownergraph` command: demo, owners, serve, check, schema."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from schema import OwnershipError, build_graph, load_ownership
+
+from .settings import Settings, SettingsError
+
+SAMPLE_QUERY = """\
+{
+  customer(id: "C00013") {
+    displayName
+    phones
+    credit { balance overdue currency }
+    invoices(status: UNPAID, first: 3) { number amount dueDate overdue }
+    tickets(first: 3) { id subject status priority }
+    interactions(first: 3) { channel direction at summary }
+  }
+}"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args))
+    except (OwnershipError, SettingsError) as error:
+        print(error, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ownergraph",
+        description="A GraphQL API over customer data that reads every field from its owner.",
+    )
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser(
+        "demo", help="start the demo owner systems and the gateway in one command"
+    )
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000, help="gateway port (default 8000)")
+    _owner_options(demo, base_port_help="first owner port (default 8101)")
+    demo.set_defaults(run=_demo)
+
+    owners = commands.add_parser(
+        "owners", help="start the demo owners alone: crm, erp, helpdesk, contactcenter"
+    )
+    owners.add_argument("--host", default="127.0.0.1")
+    _owner_options(owners, base_port_help="port of crm; the others follow (default 8101)")
+    owners.set_defaults(run=_owners)
+
+    serve = commands.add_parser("serve", help="start the gateway alone")
+    serve.add_argument("--ownership", type=Path, help="the ownership map (default ownership.yaml)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(run=_serve)
+
+    check = commands.add_parser("check", help="check the ownership map against the schema")
+    check.add_argument("--ownership", type=Path, help="the ownership map (default ownership.yaml)")
+    check.set_defaults(run=_check)
+
+    schema = commands.add_parser("schema", help="print the schema (SDL) with each field's owner")
+    schema.add_argument("--ownership", type=Path, help="the ownership map (default ownership.yaml)")
+    schema.set_defaults(run=_schema)
+    return parser
+
+
+def _owner_options(parser: argparse.ArgumentParser, *, base_port_help: str) -> None:
+    parser.add_argument("--base-port", type=int, default=8101, help=base_port_help)
+    parser.add_argument(
+        "--latency-ms", type=int, default=0, help="delay every owner reply (for benchmarks)"
+    )
+    parser.add_argument(
+        "--data-dir", type=Path, default=None, help="where the owners keep their databases"
+    )
+
+
+def _settings(args: argparse.Namespace, environ: dict[str, str] | None = None) -> Settings:
+    return Settings.from_env(environ, ownership_path=getattr(args, "ownership", None))
+
+
+def _check(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    ownership = load_ownership(settings.ownership_path, settings.env)
+    build_graph(ownership, phone_region=settings.phone_region)
+    fields = sum(len(t.fields) for t in ownership.types.values())
+    print(
+        f"{settings.ownership_path}: ok: {len(ownership.systems)} systems, "
+        f"{len(ownership.types)} types, {fields} owned fields"
+    )
+    for name, system in ownership.systems.items():
+        owned = sum(
+            1 for t in ownership.types.values() for f in t.fields.values() if f.owner == name
+        )
+        print(f"  {name:<14} {system.base_url:<28} {owned:>3} fields")
+    return 0
+
+
+def _schema(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    graph = build_graph(
+        load_ownership(settings.ownership_path, settings.env), phone_region=settings.phone_region
+    )
+    sys.stdout.write(graph.sdl())
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .app import create_app
+
+    app = create_app(_settings(args))
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def _owners(args: argparse.Namespace) -> int:
+    from .demo import serve_owners
+
+    def ready(urls: dict[str, str]) -> None:
+        for name, url in urls.items():
+            print(f"  {name:<14} {url}")
+        print("Demo owners are up. Ctrl-C stops them.", flush=True)
+
+    asyncio.run(
+        serve_owners(
+            host=args.host,
+            base_port=args.base_port,
+            data_dir=args.data_dir,
+            latency_ms=args.latency_ms,
+            ready=ready,
+        )
+    )
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    return asyncio.run(_run_demo(args))
+
+
+async def _run_demo(args: argparse.Namespace) -> int:
+    from .app import create_app
+    from .demo import serve_owners
+
+    started: asyncio.Future[dict[str, str]] = asyncio.get_running_loop().create_future()
+
+    def ready(urls: dict[str, str]) -> None:
+        if not started.done():
+            started.set_result(urls)
+
+    owners = asyncio.create_task(
+        serve_owners(
+            host=args.host,
+            base_port=args.base_port,
+            data_dir=args.data_dir,
+            latency_ms=args.latency_ms,
+            ready=ready,
+        )
+    )
+    first: list[asyncio.Future[Any]] = [owners, started]
+    await asyncio.wait(first, return_when=asyncio.FIRST_COMPLETED)
+    if not started.done():
+        started.cancel()
+        await owners  # raises what stopped the owners (a port in use...)
+        return 1
+    urls = started.result()
+    environ = dict(os.environ)
+    for name, url in urls.items():
+        environ[f"OWNERGRAPH_{name.upper()}_URL"] = url
+    app = create_app(Settings.from_env(environ))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    )
+    gateway = asyncio.create_task(server.serve())
+    while not server.started and not gateway.done():
+        await asyncio.sleep(0.05)
+    if server.started:
+        _print_welcome(args.host, args.port, urls)
+    await gateway
+    owners.cancel()
+    await asyncio.gather(owners, return_exceptions=True)
+    return 0
+
+
+def _print_welcome(host: str, port: int, owners: dict[str, str]) -> None:
+    base = f"http://{host}:{port}"
+    lines = [
+        "",
+        "ownergraph demo is running.",
+        "",
+        f"  GraphiQL:   {base}/graphql   (open it in a browser)",
+        f"  SDL:        {base}/schema.graphql",
+        "  Owners:     " + ", ".join(f"{name} {url}" for name, url in owners.items()),
+        "",
+        "Try this query in GraphiQL:",
+        "",
+        SAMPLE_QUERY,
+        "",
+        "or from a shell:",
+        "",
+        f"  curl -s {base}/graphql -H 'Content-Type: application/json' \\",
+        '    -d \'{"query": "{ customer(id: \\"C00013\\") { displayName credit { balance } } }"}\'',
+        "",
+        "Every response says who answered in extensions.owners. Ctrl-C stops everything.",
+        "",
+    ]
+    print("\n".join(lines), flush=True)

@@ -1,0 +1,172 @@
+"""The app in-process: owners reached through ASGI transports, the app embedded and probed."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.routing import Mount
+
+from ownergraph import Settings, SettingsError, create_app
+from ownergraph.demo import SYSTEMS, create_owner_app
+from schema import OwnershipError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def owner_transports(
+    demo_data: Path, **overrides: httpx.AsyncBaseTransport
+) -> dict[str, httpx.AsyncBaseTransport]:
+    transports: dict[str, httpx.AsyncBaseTransport] = {
+        name: httpx.ASGITransport(app=create_owner_app(name, demo_data)) for name in SYSTEMS
+    }
+    transports.update(overrides)
+    return transports
+
+
+@asynccontextmanager
+async def client_for(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://og") as client,
+    ):
+        yield client
+
+
+async def post(client: httpx.AsyncClient, document: str, path: str = "/graphql") -> dict[str, Any]:
+    response = await client.post(path, json={"query": document})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def settings() -> Settings:
+    return Settings(ownership_path=ROOT / "ownership.yaml")
+
+
+async def test_a_query_reaches_every_owner(demo_data: Path) -> None:
+    app = create_app(settings(), transports=owner_transports(demo_data))
+    async with client_for(app) as client:
+        body = await post(
+            client,
+            '{ customer(id: "C00001") { id displayName tickets { id } interactions { channel } } }',
+        )
+    assert body["data"]["customer"]["id"] == "C00001"
+    assert set(body["extensions"]["owners"]) == {"crm", "helpdesk", "contactcenter"}
+
+
+async def test_the_app_can_be_mounted_in_another_app(demo_data: Path) -> None:
+    gateway = create_app(settings(), transports=owner_transports(demo_data))
+    host = Starlette(
+        routes=[Mount("/customer-data", app=gateway)], lifespan=gateway.router.lifespan_context
+    )
+    async with client_for(host) as client:
+        body = await post(
+            client, '{ customer(id: "C00002") { displayName } }', "/customer-data/graphql"
+        )
+        health = await client.get("/customer-data/healthz")
+    assert body["data"]["customer"]["displayName"]
+    assert health.json() == {"status": "ok"}
+
+
+def failing(handler: Callable[[httpx.Request], httpx.Response]) -> httpx.MockTransport:
+    return httpx.MockTransport(handler)
+
+
+async def test_an_unexpected_failure_is_masked(demo_data: Path) -> None:
+    def explode(request: httpx.Request) -> httpx.Response:
+        raise RuntimeError("internal detail at http://10.1.2.3:8443/secret")
+
+    app = create_app(settings(), transports=owner_transports(demo_data, helpdesk=failing(explode)))
+    async with client_for(app) as client:
+        body = await post(client, '{ customer(id: "C00001") { displayName tickets { id } } }')
+    assert body["data"]["customer"]["displayName"]
+    [error] = body["errors"]
+    assert error["message"] == "Unexpected error."
+    assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR"}
+    assert error["path"] == ["customer", "tickets"]
+    assert "10.1.2.3" not in str(body)
+
+
+async def test_a_malformed_owner_value_nulls_only_its_field(demo_data: Path) -> None:
+    def crm(request: httpx.Request) -> httpx.Response:
+        ids = request.url.params["ids"].split(",")
+        records = [{"id": i, "display_name": "Ada", "phones": ["not a phone"]} for i in ids]
+        return httpx.Response(200, json={"customers": records})
+
+    app = create_app(settings(), transports=owner_transports(demo_data, crm=failing(crm)))
+    async with client_for(app) as client:
+        body = await post(client, '{ customer(id: "C00001") { displayName phones } }')
+    assert body["data"]["customer"] == {"displayName": "Ada", "phones": None}
+    [error] = body["errors"]
+    assert error["path"] == ["customer", "phones"]
+    assert error["extensions"] == {"code": "OWNER_BAD_RESPONSE", "owner": "crm"}
+    assert "not a phone" not in error["message"]
+
+
+async def test_with_the_identity_owner_down_the_others_still_answer(demo_data: Path) -> None:
+    def down(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(503)
+
+    app = create_app(settings(), transports=owner_transports(demo_data, crm=failing(down)))
+    async with client_for(app) as client:
+        body = await post(
+            client,
+            '{ customer(id: "C00001") { id displayName tickets { id } credit { balance } } }',
+        )
+    customer = body["data"]["customer"]
+    assert customer["id"] == "C00001" and customer["tickets"] is not None
+    assert customer["displayName"] is None and customer["credit"] is None
+    codes = {
+        (tuple(e["path"]), e["extensions"]["code"], e["extensions"]["owner"])
+        for e in body["errors"]
+    }
+    assert codes == {
+        (("customer", "displayName"), "OWNER_UNAVAILABLE", "crm"),
+        (("customer", "credit"), "OWNER_UNAVAILABLE", "crm"),
+    }
+    owners = body["extensions"]["owners"]
+    assert owners["crm"]["status"] == "unavailable"
+    assert owners["erp"]["status"] == "skipped"
+
+
+async def test_invalid_queries_still_carry_owner_extensions(demo_data: Path) -> None:
+    app = create_app(settings(), transports=owner_transports(demo_data))
+    async with client_for(app) as client:
+        response = await client.post("/graphql", json={"query": '{ customer(id: "C1") { nope } }'})
+    body = response.json()
+    assert "Cannot query field 'nope' on type 'Customer'." in body["errors"][0]["message"]
+
+
+async def test_the_schema_and_the_home_page(demo_data: Path) -> None:
+    app = create_app(settings(), transports=owner_transports(demo_data))
+    async with client_for(app) as client:
+        sdl = await client.get("/schema.graphql")
+        home = await client.get("/")
+    assert sdl.text == (ROOT / "schema" / "schema.graphql").read_text()
+    assert sdl.headers["content-type"].startswith("application/graphql")
+    assert home.status_code in (302, 307) and home.headers["location"] == "/graphql"
+
+
+def test_a_bad_map_fails_at_start_up(tmp_path: Path) -> None:
+    bad = tmp_path / "ownership.yaml"
+    bad.write_text(
+        (ROOT / "ownership.yaml").read_text().replace("owner: helpdesk", "owner: helpdsk")
+    )
+    with pytest.raises(OwnershipError, match="unknown system 'helpdsk'"):
+        create_app(Settings(ownership_path=bad))
+
+
+def test_settings_are_read_from_the_environment() -> None:
+    env: Mapping[str, str] = {"OWNERGRAPH_PHONE_REGION": "DE", "OWNERGRAPH_GRAPHIQL": "off"}
+    loaded = Settings.from_env(env)
+    assert (loaded.phone_region, loaded.graphiql) == ("DE", False)
+    with pytest.raises(SettingsError, match="OWNERGRAPH_PHONE_REGION='XX'"):
+        Settings.from_env({"OWNERGRAPH_PHONE_REGION": "XX"})
+    with pytest.raises(SettingsError, match="expected true or false"):
+        Settings.from_env({"OWNERGRAPH_GRAPHIQL": "maybe"})
