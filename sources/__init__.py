@@ -2,29 +2,43 @@
 
 from __future__ import annotations
 
+from .breaker import BreakerConfig, CircuitBreaker
+from .budget import RetryBudget
 from .calls import Call, CallObserver
 from .client import open_source
 from .config import Endpoint, EntityConfig, SystemConfig
+from .deadline import Deadline
 from .errors import (
+    CircuitOpen,
+    DeadlineExceeded,
     OwnerBadResponse,
     OwnerError,
     OwnerHTTPError,
+    OwnerRateLimited,
     OwnerTimeout,
     OwnerUnavailable,
 )
-from .rest import RestSource, dig
+from .rest import OwnerHealth, RestSource, dig
 
 __all__ = [
+    "BreakerConfig",
     "Call",
     "CallObserver",
+    "CircuitBreaker",
+    "CircuitOpen",
+    "Deadline",
+    "DeadlineExceeded",
     "Endpoint",
     "EntityConfig",
     "OwnerBadResponse",
     "OwnerError",
     "OwnerHTTPError",
+    "OwnerHealth",
+    "OwnerRateLimited",
     "OwnerTimeout",
     "OwnerUnavailable",
     "RestSource",
+    "RetryBudget",
     "SystemConfig",
     "dig",
     "open_source",

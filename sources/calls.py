@@ -23,6 +23,10 @@ class Call:
     status: str
     answered_at: datetime
     http_status: int | None = None
+    attempt: int = 0
+    """0 for a first attempt, 1 and up for retries."""
+    sent: bool = True
+    """False when the call never went out: breaker open, or no time left."""
 
 
 class CallObserver(Protocol):

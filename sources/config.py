@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from .breaker import BreakerConfig
+
 
 @dataclass(frozen=True)
 class Endpoint:
@@ -48,5 +50,10 @@ class SystemConfig:
     timeout: float = 1.0
     max_batch: int = 100
     concurrency: int = 10
+    retries: int = 1
+    """Extra attempts for a read that failed in a way worth retrying."""
+    retry_budget: float = 0.2
+    """Retries as a share of calls, at most (see `RetryBudget`)."""
+    breaker: BreakerConfig = field(default_factory=BreakerConfig)
     headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     entities: Mapping[str, EntityConfig] = field(default_factory=lambda: MappingProxyType({}))

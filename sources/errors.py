@@ -38,13 +38,48 @@ class OwnerTimeout(OwnerError):
 
 
 class OwnerUnavailable(OwnerError):
-    """The owner could not be reached, or said it is unavailable (503)."""
+    """The owner could not be reached, or said it is unavailable (502, 503, 504)."""
 
     code = "OWNER_UNAVAILABLE"
     status = "unavailable"
 
-    def __init__(self, owner: str, reason: str = "could not be reached") -> None:
+    def __init__(
+        self,
+        owner: str,
+        reason: str = "could not be reached",
+        *,
+        http_status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.http_status = http_status
+        self.retry_after = retry_after
         super().__init__(owner, f"Owner '{owner}' is unavailable: {reason}.")
+
+
+class CircuitOpen(OwnerUnavailable):
+    """The owner failed repeatedly; its breaker is open, so it is not asked at all."""
+
+    def __init__(self, owner: str) -> None:
+        super().__init__(owner, "it failed repeatedly and is not being asked for now")
+
+
+class OwnerRateLimited(OwnerUnavailable):
+    """The owner asked us to slow down (HTTP 429)."""
+
+    def __init__(self, owner: str, retry_after: float | None = None) -> None:
+        super().__init__(
+            owner, "it is rate limiting (HTTP 429)", http_status=429, retry_after=retry_after
+        )
+
+
+class DeadlineExceeded(OwnerError):
+    """The request's deadline passed before the owner answered."""
+
+    code = "DEADLINE_EXCEEDED"
+    status = "deadline"
+
+    def __init__(self, owner: str) -> None:
+        super().__init__(owner, f"The request's deadline passed before owner '{owner}' answered.")
 
 
 class OwnerHTTPError(OwnerError):

@@ -5,26 +5,39 @@ in key order: a record (or a list of records for one-to-many entities), None
 for a key the owner does not know, or an `OwnerError` for a key whose read
 failed. It never raises for an owner's failure, so one bad batch cannot take
 down keys that were fetched fine.
+
+Every call is bounded by the system's timeout and the request's deadline,
+refused at once while the owner's circuit breaker is open, and retried (a
+read only, on a refused connection, 502/503/504 or 429, within the retry
+budget and the deadline) at most `retries` times.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import random
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
+from .breaker import CircuitBreaker
+from .budget import RetryBudget
 from .calls import Call, CallObserver
 from .config import EntityConfig, SystemConfig
+from .deadline import Deadline
 from .errors import (
+    CircuitOpen,
+    DeadlineExceeded,
     OwnerBadResponse,
     OwnerError,
     OwnerHTTPError,
+    OwnerRateLimited,
     OwnerTimeout,
     OwnerUnavailable,
 )
@@ -33,6 +46,8 @@ from .errors import (
 Result = Any
 
 _UNAVAILABLE_STATUSES = frozenset({502, 503, 504})
+_BACKOFF = 0.025
+"""First retry waits about this long (jittered); each further one twice as long."""
 
 
 def dig(record: Any, path: Sequence[str]) -> Any:
@@ -45,18 +60,47 @@ def dig(record: Any, path: Sequence[str]) -> Any:
     return value
 
 
+@dataclass(frozen=True)
+class _Asking:
+    """On whose behalf calls are made: who hears about them, and by when."""
+
+    observer: CallObserver | None
+    deadline: Deadline | None
+
+    def time_left(self) -> float:
+        return self.deadline.remaining() if self.deadline is not None else float("inf")
+
+
+@dataclass
+class OwnerHealth:
+    """What the last call to an owner said about it, for readiness probes."""
+
+    status: str | None = None
+    latency: float | None = None
+    at: datetime | None = None
+
+
 class RestSource:
     """A pooled client for one owning system.
 
-    One instance serves every request of the process: the client's connection
-    pool and the concurrency cap belong to the system, so a slow owner uses up
-    only its own connections.
+    One instance serves every request of the process: the connection pool,
+    the concurrency cap, the circuit breaker and the retry budget belong to
+    the system, so a slow owner uses up only its own connections.
     """
 
-    def __init__(self, config: SystemConfig, client: httpx.AsyncClient) -> None:
+    def __init__(
+        self,
+        config: SystemConfig,
+        client: httpx.AsyncClient,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.config = config
         self.name = config.name
+        self.breaker = CircuitBreaker(config.breaker, clock)
+        self.budget = RetryBudget(config.retry_budget)
+        self.health = OwnerHealth()
         self._client = client
+        self._clock = clock
         self._slots = asyncio.Semaphore(config.concurrency)
 
     async def aclose(self) -> None:
@@ -68,20 +112,22 @@ class RestSource:
         keys: Sequence[str],
         params: Mapping[str, Any] | None = None,
         observer: CallObserver | None = None,
+        deadline: Deadline | None = None,
     ) -> list[Result]:
         """Read `keys` of `entity`, batched as the system allows, all batches at once."""
         spec = self.config.entities[entity]
         params = params or {}
+        asking = _Asking(observer, deadline)
         if spec.batch is not None:
             size = self.config.max_batch
             chunks = [keys[i : i + size] for i in range(0, len(keys), size)]
             parts = await asyncio.gather(
-                *(self._fetch_batch(spec, chunk, params, observer) for chunk in chunks)
+                *(self._fetch_batch(spec, chunk, params, asking) for chunk in chunks)
             )
             return [result for part in parts for result in part]
         assert spec.single is not None  # the ownership loader guarantees one of the two
         return list(
-            await asyncio.gather(*(self._fetch_one(spec, key, params, observer) for key in keys))
+            await asyncio.gather(*(self._fetch_one(spec, key, params, asking) for key in keys))
         )
 
     async def _fetch_batch(
@@ -89,7 +135,7 @@ class RestSource:
         spec: EntityConfig,
         keys: Sequence[str],
         params: Mapping[str, Any],
-        observer: CallObserver | None,
+        asking: _Asking,
     ) -> list[Result]:
         assert spec.batch is not None
         endpoint = spec.batch
@@ -100,18 +146,28 @@ class RestSource:
             body = {**params, endpoint.body or "ids": list(keys)}
             request = self._client.build_request(endpoint.method, endpoint.path, json=body)
         try:
-            payload = await self._send(request, spec, len(keys), observer, not_found_ok=False)
-            records = self._records(payload, spec)
-            return self._by_key(records, spec, keys)
+            payload = await self._send(request, spec, len(keys), asking, not_found_ok=False)
+            results = self._by_key(self._records(payload, spec), spec, keys)
         except OwnerError as error:
             return [error] * len(keys)
+        if spec.single is not None and not spec.many:
+            # A key missing from a batch reply is either unknown or was lost by a
+            # truncated reply; a single read tells which, so a customer is never
+            # reported unknown because a reply came back short.
+            missing = [i for i, result in enumerate(results) if result is None]
+            confirmed = await asyncio.gather(
+                *(self._fetch_one(spec, keys[i], params, asking) for i in missing)
+            )
+            for index, result in zip(missing, confirmed, strict=True):
+                results[index] = result
+        return results
 
     async def _fetch_one(
         self,
         spec: EntityConfig,
         key: str,
         params: Mapping[str, Any],
-        observer: CallObserver | None,
+        asking: _Asking,
     ) -> Result:
         assert spec.single is not None
         endpoint = spec.single
@@ -120,7 +176,7 @@ class RestSource:
             endpoint.method, path, params=params if endpoint.method == "GET" else None
         )
         try:
-            payload = await self._send(request, spec, 1, observer, not_found_ok=True)
+            payload = await self._send(request, spec, 1, asking, not_found_ok=True)
             if payload is None:
                 return [] if spec.many else None
             if spec.many:
@@ -136,59 +192,164 @@ class RestSource:
         request: httpx.Request,
         spec: EntityConfig,
         keys: int,
-        observer: CallObserver | None,
+        asking: _Asking,
         *,
         not_found_ok: bool,
     ) -> Any:
-        """Send one request under the system's cap and timeout; decode its JSON."""
-        status = "ok"
-        http_status: int | None = None
-        async with self._slots:
-            started = time.perf_counter()
+        """Send one read, retrying it where that is safe and there is time and budget."""
+        attempt = 0
+        while True:
             try:
-                async with asyncio.timeout(self.config.timeout):
+                return await self._attempt(request, spec, keys, asking, attempt, not_found_ok)
+            except OwnerUnavailable as error:
+                if isinstance(error, CircuitOpen):
+                    raise
+                pause = self._retry_pause(error, attempt, asking)
+                if pause is None:
+                    raise
+                attempt += 1
+                await asyncio.sleep(pause)
+
+    def _retry_pause(self, error: OwnerUnavailable, attempt: int, asking: _Asking) -> float | None:
+        """How long to wait before retrying, or None when the read must not be retried."""
+        if attempt >= self.config.retries:
+            return None
+        pause = (
+            error.retry_after
+            if error.retry_after is not None
+            else _BACKOFF * (2**attempt) * random.uniform(0.5, 1.5)  # jitter
+        )
+        # Only if a retry could still answer in time; then only within budget.
+        if pause >= asking.time_left() or not self.budget.spend():
+            return None
+        return pause
+
+    async def _attempt(
+        self,
+        request: httpx.Request,
+        spec: EntityConfig,
+        keys: int,
+        asking: _Asking,
+        attempt: int,
+        not_found_ok: bool,
+    ) -> Any:
+        """One HTTP exchange, under the breaker, the cap, the timeout and the deadline."""
+        started = self._clock()
+        time_left = asking.time_left()
+        if not self.breaker.allow():
+            self._report(asking, spec, keys, started, "unavailable", None, attempt, sent=False)
+            raise CircuitOpen(self.name)
+        if time_left <= 0:
+            self.breaker.release()
+            self._report(asking, spec, keys, started, "deadline", None, attempt, sent=False)
+            raise DeadlineExceeded(self.name)
+        if attempt == 0:
+            self.budget.earn()
+        cut_by_deadline = time_left < self.config.timeout
+        status = "cancelled"
+        http_status: int | None = None
+        try:
+            async with asyncio.timeout(min(self.config.timeout, time_left)):
+                async with self._slots:
                     response = await self._client.send(request)
                     body = await response.aread()
-                http_status = response.status_code
-                if not_found_ok and http_status == 404:
-                    return None
-                if http_status in _UNAVAILABLE_STATUSES:
-                    raise OwnerUnavailable(self.name, f"it answered HTTP {http_status}")
-                if http_status >= 400:
-                    raise OwnerHTTPError(self.name, http_status)
-                try:
-                    return json.loads(body)
-                except ValueError:
-                    raise OwnerBadResponse(self.name, "the body is not JSON") from None
-            except TimeoutError:
-                status = "timeout"
+            http_status = response.status_code
+            payload = self._decode(response, body, not_found_ok)
+            status = "ok"
+            self.breaker.success()
+            return payload
+        except TimeoutError:
+            if cut_by_deadline:
+                status = "deadline"
+                self._judge_cut(started)
+                raise DeadlineExceeded(self.name) from None
+            status = "timeout"
+            self.breaker.failure()
+            raise OwnerTimeout(self.name, self.config.timeout) from None
+        except httpx.TimeoutException as error:
+            status = "timeout" if _timed_out(error) else "unavailable"
+            self.breaker.failure()
+            if status == "timeout":
                 raise OwnerTimeout(self.name, self.config.timeout) from None
-            except httpx.TimeoutException as error:
-                if _timed_out(error):
-                    status = "timeout"
-                    raise OwnerTimeout(self.name, self.config.timeout) from None
-                status = "unavailable"
-                raise OwnerUnavailable(self.name) from None
-            except httpx.TransportError:
-                status = "unavailable"
-                raise OwnerUnavailable(self.name) from None
-            except OwnerError as error:
-                status = error.status
-                raise
-            finally:
-                if observer is not None:
-                    observer.record(
-                        Call(
-                            system=self.name,
-                            entity=spec.name,
-                            keys=keys,
-                            started=started,
-                            ended=time.perf_counter(),
-                            status=status,
-                            answered_at=datetime.now(UTC),
-                            http_status=http_status,
-                        )
-                    )
+            raise OwnerUnavailable(self.name) from None
+        except httpx.TransportError:
+            status = "unavailable"
+            self.breaker.failure()
+            raise OwnerUnavailable(self.name) from None
+        except OwnerError as error:
+            status = error.status
+            if isinstance(error, OwnerHTTPError) and error.http_status < 500:
+                self.breaker.success()  # the owner is well; the request was refused
+            else:
+                self.breaker.failure()
+            raise
+        except Exception:
+            status = "error"
+            self.breaker.failure()
+            raise
+        finally:
+            if status == "cancelled":
+                self.breaker.release()
+            self._report(asking, spec, keys, started, status, http_status, attempt, sent=True)
+
+    def _judge_cut(self, started: float) -> None:
+        """A call cut short by the request's deadline: the owner's fault only if it was slow."""
+        if self._clock() - started >= self.config.breaker.slow:
+            self.breaker.failure()
+        else:
+            self.breaker.release()
+
+    def _decode(self, response: httpx.Response, body: bytes, not_found_ok: bool) -> Any:
+        status = response.status_code
+        if not_found_ok and status == 404:
+            return None
+        if status == 429:
+            raise OwnerRateLimited(self.name, _retry_after(response))
+        if status in _UNAVAILABLE_STATUSES:
+            raise OwnerUnavailable(
+                self.name,
+                f"it answered HTTP {status}",
+                http_status=status,
+                retry_after=_retry_after(response),
+            )
+        if status >= 400:
+            raise OwnerHTTPError(self.name, status)
+        try:
+            return json.loads(body)
+        except ValueError:
+            raise OwnerBadResponse(self.name, "the body is not JSON") from None
+
+    def _report(
+        self,
+        asking: _Asking,
+        spec: EntityConfig,
+        keys: int,
+        started: float,
+        status: str,
+        http_status: int | None,
+        attempt: int,
+        *,
+        sent: bool,
+    ) -> None:
+        ended = self._clock()
+        answered_at = datetime.now(UTC)
+        if sent:
+            self.health = OwnerHealth(status, ended - started, answered_at)
+        if asking.observer is not None:
+            asking.observer.record(
+                Call(
+                    system=self.name,
+                    entity=spec.name,
+                    keys=keys,
+                    started=started,
+                    ended=ended,
+                    status=status,
+                    answered_at=answered_at,
+                    http_status=http_status,
+                    attempt=attempt,
+                    sent=sent,
+                )
+            )
 
     def _records(self, payload: Any, spec: EntityConfig) -> list[Any]:
         records = payload if spec.records is None else _get(payload, spec.records)
@@ -214,6 +375,16 @@ class RestSource:
         if spec.many:
             return [found.get(key, []) for key in keys]
         return [found.get(key) for key in keys]
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """Seconds from a `Retry-After` header given in seconds; None otherwise."""
+    value = response.headers.get("retry-after", "").strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return seconds if seconds >= 0 else None
 
 
 def _timed_out(error: httpx.TimeoutException) -> bool:

@@ -4,21 +4,27 @@ import asyncio
 import json
 import socket
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
 
 from sources import (
     Call,
+    CircuitOpen,
+    DeadlineExceeded,
     Endpoint,
     EntityConfig,
     OwnerBadResponse,
     OwnerHTTPError,
     OwnerTimeout,
     OwnerUnavailable,
+    RestSource,
     SystemConfig,
     open_source,
 )
+from sources.breaker import BreakerConfig
+from sources.deadline import Deadline
 
 CUSTOMER = EntityConfig(
     name="customer",
@@ -54,8 +60,12 @@ class Recorder:
 
 
 def make_source(
-    handler: Callable[[httpx.Request], object], *, max_batch: int = 100, timeout: float = 1.0
-) -> tuple[object, list[httpx.Request]]:
+    handler: Callable[[httpx.Request], object],
+    *,
+    max_batch: int = 100,
+    timeout: float = 1.0,
+    **options: Any,
+) -> tuple[Any, list[httpx.Request]]:
     seen: list[httpx.Request] = []
 
     async def recording(request: httpx.Request) -> httpx.Response:
@@ -73,11 +83,17 @@ def make_source(
         max_batch=max_batch,
         concurrency=4,
         entities={e.name: e for e in (CUSTOMER, ACCOUNT, TICKETS, SINGLE_ONLY)},
+        **options,
     )
     return open_source(config, httpx.MockTransport(recording)), seen
 
 
 def customers_reply(request: httpx.Request) -> httpx.Response:
+    if request.url.path != "/customers":  # a single read, confirming a missing key
+        key = request.url.path.rsplit("/", 1)[1]
+        if key == "C99999":
+            return httpx.Response(404, json={"error": "not found"})
+        return httpx.Response(200, json={"id": key, "name": key})
     ids = request.url.params["ids"].split(",")
     known = [i for i in ids if i != "C99999"]
     return httpx.Response(200, json={"customers": [{"id": i, "name": i} for i in reversed(known)]})
@@ -87,8 +103,9 @@ async def test_batch_get_returns_one_result_per_key_in_key_order() -> None:
     source, seen = make_source(customers_reply)
     results = await source.fetch("customer", ["C00002", "C99999", "C00001"])
     assert results == [{"id": "C00002", "name": "C00002"}, None, {"id": "C00001", "name": "C00001"}]
-    assert len(seen) == 1
     assert seen[0].url.params["ids"] == "C00002,C99999,C00001"
+    # The key missing from the batch reply is confirmed unknown by a single read.
+    assert [r.url.path for r in seen[1:]] == ["/customers/C99999"]
 
 
 async def test_batches_are_split_at_max_batch_and_sent_together() -> None:
@@ -218,7 +235,10 @@ async def test_a_refused_connection_reported_as_connect_timeout_is_unavailable()
     source, _ = make_source(refuse)
     results = await source.fetch("customer", ["C1"], observer=recorder)
     assert isinstance(results[0], OwnerUnavailable)
-    assert [c.status for c in recorder.calls] == ["unavailable"]
+    assert [(c.status, c.attempt) for c in recorder.calls] == [
+        ("unavailable", 0),
+        ("unavailable", 1),
+    ]
 
 
 async def test_a_refused_loopback_connection_is_unavailable_over_the_default_transport() -> None:
@@ -253,3 +273,156 @@ async def test_the_default_transport_is_aiohttp() -> None:
         assert isinstance(source._client._transport, AiohttpTransport)
     finally:
         await source.aclose()
+
+
+# -- resilience: retries, budget, breaker, deadline ------------------------------------
+
+
+def flaky(
+    *statuses: int, retry_after: str | None = None
+) -> Callable[[httpx.Request], httpx.Response]:
+    """Answers the given statuses in turn, then the normal reply."""
+    queue = list(statuses)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if queue:
+            headers = {"Retry-After": retry_after} if retry_after else {}
+            return httpx.Response(queue.pop(0), headers=headers)
+        return customers_reply(request)
+
+    return handler
+
+
+@pytest.mark.parametrize("status", [502, 503, 504, 429])
+async def test_a_read_is_retried_once_on_statuses_worth_it(status: int) -> None:
+    recorder = Recorder()
+    source, _ = make_source(flaky(status))
+    results = await source.fetch("customer", ["C1"], observer=recorder)
+    assert results == [{"id": "C1", "name": "C1"}]
+    assert [c.attempt for c in recorder.calls] == [0, 1]
+
+
+@pytest.mark.parametrize("status", [500, 400, 422])
+async def test_other_statuses_are_not_retried(status: int) -> None:
+    source, seen = make_source(flaky(status))
+    results = await source.fetch("customer", ["C1"])
+    assert isinstance(results[0], OwnerHTTPError)
+    assert len(seen) == 1
+
+
+async def test_timeouts_are_not_retried() -> None:
+    async def slow(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(1)
+        return httpx.Response(200, json={"customers": []})
+
+    source, seen = make_source(slow, timeout=0.02)
+    assert isinstance((await source.fetch("customer", ["C1"]))[0], OwnerTimeout)
+    assert len(seen) == 1
+
+
+async def test_retry_after_is_honoured() -> None:
+    recorder = Recorder()
+    source, _ = make_source(flaky(503, retry_after="0.05"))
+    await source.fetch("customer", ["C1"], observer=recorder)
+    first, second = recorder.calls
+    assert second.started - first.ended >= 0.05
+
+
+async def test_no_retry_when_retry_after_does_not_fit_the_deadline() -> None:
+    source, seen = make_source(flaky(503, retry_after="5"))
+    results = await source.fetch("customer", ["C1"], deadline=Deadline(1.0))
+    assert isinstance(results[0], OwnerUnavailable)
+    assert len(seen) == 1
+
+
+async def test_retries_never_exceed_the_budget() -> None:
+    def down(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(503)
+
+    recorder = Recorder()
+    source, _ = make_source(down, retries=2, breaker=BreakerConfig(failures=10_000, window=10_000))
+    for _ in range(50):
+        await source.fetch("customer", ["C1"], observer=recorder)
+    first = sum(1 for c in recorder.calls if c.attempt == 0)
+    retries = sum(1 for c in recorder.calls if c.attempt > 0)
+    assert first == 50
+    assert retries <= 0.2 * first + 3
+
+
+async def test_an_open_breaker_answers_at_once_without_calling() -> None:
+    def down(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(500)
+
+    recorder = Recorder()
+    source, seen = make_source(down, breaker=BreakerConfig(failures=3, open_for=60))
+    for _ in range(3):
+        await source.fetch("customer", ["C1"])
+    calls_before = len(seen)
+    results = await source.fetch("customer", ["C1", "C2"], observer=recorder)
+    assert all(isinstance(r, CircuitOpen) for r in results)
+    assert results[0].extensions["code"] == "OWNER_UNAVAILABLE"
+    assert len(seen) == calls_before
+    assert [(c.status, c.sent) for c in recorder.calls] == [("unavailable", False)]
+
+
+async def test_the_breaker_lets_a_recovered_owner_back_in() -> None:
+    clock = [0.0]
+    healthy = [False]
+
+    def owner(request: httpx.Request) -> httpx.Response:
+        return customers_reply(request) if healthy[0] else httpx.Response(500)
+
+    config = SystemConfig(
+        name="crm",
+        base_url="http://crm.test",
+        entities={"customer": CUSTOMER},
+        breaker=BreakerConfig(failures=2, open_for=10),
+    )
+    source = RestSource(
+        config,
+        httpx.AsyncClient(transport=httpx.MockTransport(owner), base_url="http://crm.test"),
+        clock=lambda: clock[0],
+    )
+    for _ in range(2):
+        await source.fetch("customer", ["C1"])
+    assert source.breaker.state == "open"
+    healthy[0] = True
+    assert isinstance((await source.fetch("customer", ["C1"]))[0], CircuitOpen)
+    clock[0] += 10
+    assert (await source.fetch("customer", ["C1"]))[0] == {"id": "C1", "name": "C1"}
+    assert source.breaker.state == "closed"
+
+
+async def test_a_hanging_owner_is_cut_at_the_deadline() -> None:
+    async def hang(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(60)
+        raise AssertionError("unreachable")
+
+    recorder = Recorder()
+    source, _ = make_source(hang, timeout=10)
+    results = await source.fetch("customer", ["C1"], observer=recorder, deadline=Deadline(0.05))
+    assert isinstance(results[0], DeadlineExceeded)
+    assert results[0].extensions == {"code": "DEADLINE_EXCEEDED", "owner": "crm"}
+    assert [c.status for c in recorder.calls] == ["deadline"]
+
+
+async def test_no_call_goes_out_after_the_deadline() -> None:
+    source, seen = make_source(customers_reply)
+    results = await source.fetch("customer", ["C1"], deadline=Deadline(-1))
+    assert isinstance(results[0], DeadlineExceeded)
+    assert seen == []
+
+
+async def test_a_truncated_batch_does_not_lose_records() -> None:
+    def truncating(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/customers":
+            ids = request.url.params["ids"].split(",")
+            return httpx.Response(
+                200, json={"customers": [{"id": i} for i in ids[: len(ids) // 2]]}
+            )
+        return httpx.Response(200, json={"id": request.url.path.rsplit("/", 1)[1]})
+
+    source, seen = make_source(truncating)
+    results = await source.fetch("customer", ["C1", "C2", "C3", "C4"])
+    assert results == [{"id": "C1"}, {"id": "C2"}, {"id": "C3"}, {"id": "C4"}]
+    assert [r.url.path for r in seen[1:]] == ["/customers/C3", "/customers/C4"]
