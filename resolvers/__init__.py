@@ -9,7 +9,7 @@ from .freshness import RecordCache
 from .lookups import customer, customers
 from .owned import MAX_LIST, EntityRef, Info, owned_value
 from .plan import FieldPlan, Plan, Record, compile_plan
-from .report import OwnerReport
+from .report import OwnerReport, iso
 
 __all__ = [
     "MAX_LIST",
@@ -29,6 +29,7 @@ __all__ = [
     "customer",
     "customers",
     "is_expected",
+    "iso",
     "owned_value",
     "should_mask_error",
 ]

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from aiodataloader import DataLoader
 
-from sources import RestSource
+from sources import Deadline, OwnerError, RestSource
 
-from .freshness import RecordCache
+from .freshness import RecordCache, Stale
 from .plan import FieldPlan, Plan
 from .report import OwnerReport
 
@@ -46,27 +46,35 @@ class Gateway:
 
 
 class OwnerLoader(DataLoader[str, Any]):
-    """Batches every key of one (system, entity, parameters) asked in a request."""
+    """Batches every key of one (system, entity, parameters) asked in a request.
+
+    With `max_age`, a value read within that many seconds is served again
+    instead of asking the owner. With `stale_if_error`, a failed key is served
+    its last value read within that many seconds, wrapped in `Stale` so the
+    resolver can label it; without it, a failure is never hidden.
+    """
 
     def __init__(
         self,
         source: RestSource,
         entity: str,
         params: Params,
-        report: OwnerReport,
-        cache: RecordCache,
+        context: Context,
         max_age: float,
+        stale_if_error: float,
     ) -> None:
         super().__init__()
         self.source = source
         self.entity = entity
         self.params = params
-        self.report = report
+        self.context = context
         # Not `self.cache`: DataLoader uses that name for its own per-request switch.
-        self.kept = cache
+        self.kept = context.gateway.cache
         self.max_age = max_age
+        self.stale_if_error = stale_if_error
 
     async def batch_load_fn(self, keys: Sequence[str]) -> list[Any]:
+        report = self.context.report
         results: list[Any] = [None] * len(keys)
         missing: list[int] = []
         for index, key in enumerate(keys):
@@ -75,16 +83,27 @@ class OwnerLoader(DataLoader[str, Any]):
                 missing.append(index)
             else:
                 results[index] = kept.value
-                self.report.reuse(self.source.name, kept.answered_at)
-        if missing:
-            fetched = await self.source.fetch(
-                self.entity, [keys[i] for i in missing], dict(self.params), self.report
-            )
-            now = datetime.now(UTC)
-            for index, value in zip(missing, fetched, strict=True):
-                results[index] = value
-                if self.max_age and not isinstance(value, Exception):
-                    self.kept.put(self._cache_key(keys[index]), value, now)
+                report.reuse(self.source.name, kept.answered_at)
+        if not missing:
+            return results
+        fetched = await self.source.fetch(
+            self.entity,
+            [keys[i] for i in missing],
+            dict(self.params),
+            report,
+            self.context.deadline,
+        )
+        keep = self.max_age or self.stale_if_error
+        now = datetime.now(UTC)
+        for index, value in zip(missing, fetched, strict=True):
+            cache_key = self._cache_key(keys[index])
+            if isinstance(value, OwnerError) and self.stale_if_error:
+                kept = self.kept.get(cache_key, self.stale_if_error)
+                if kept is not None:
+                    value = Stale(kept.value, self.kept.age(kept), value)
+            elif keep and not isinstance(value, Exception):
+                self.kept.put(cache_key, value, now)
+            results[index] = value
         return results
 
     def _cache_key(self, key: str) -> tuple[str, str, Params, str]:
@@ -94,28 +113,35 @@ class OwnerLoader(DataLoader[str, Any]):
 class Context:
     """Everything a resolver needs for one request."""
 
-    def __init__(self, gateway: Gateway, request: Any = None, response: Any = None) -> None:
+    def __init__(
+        self,
+        gateway: Gateway,
+        request: Any = None,
+        response: Any = None,
+        deadline: Deadline | None = None,
+    ) -> None:
         self.gateway = gateway
         self.plan = gateway.plan
         self.report = OwnerReport()
         self.request = request
         self.response = response
-        self._loaders: dict[tuple[str, str, Params, float], OwnerLoader] = {}
+        self.deadline = deadline
+        self._loaders: dict[tuple[str, str, Params, float, float], OwnerLoader] = {}
 
     def loader(self, field: FieldPlan, params: Params = ()) -> OwnerLoader:
         """The request's loader for the entity that `field` is read from."""
         owner = field.ownership
         assert owner.entity is not None
-        key = (owner.owner, owner.entity, params, owner.max_age)
+        key = (owner.owner, owner.entity, params, owner.max_age, owner.stale_if_error)
         loader = self._loaders.get(key)
         if loader is None:
             loader = OwnerLoader(
                 self.gateway.sources[owner.owner],
                 owner.entity,
                 params,
-                self.report,
-                self.gateway.cache,
+                self,
                 owner.max_age,
+                owner.stale_if_error,
             )
             self._loaders[key] = loader
         return loader

@@ -24,9 +24,18 @@ class OwnersExtension(SchemaExtension):
 
     def get_results(self) -> dict[str, Any]:
         context = self.execution_context.context
-        if isinstance(context, Context):
-            return {"owners": context.report.as_dict()}
-        return {"owners": {}}
+        if not isinstance(context, Context):
+            return {"owners": {}}
+        report = context.report
+        result = self.execution_context.result
+        for error in getattr(result, "errors", None) or ():
+            owner = (error.extensions or {}).get("owner")
+            if owner and error.path:
+                report.nulled(owner, list(error.path))
+        results: dict[str, Any] = {"owners": report.as_dict()}
+        if report.stale_fields:
+            results["stale"] = report.stale_fields
+        return results
 
 
 def is_expected(error: GraphQLError) -> bool:

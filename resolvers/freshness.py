@@ -1,9 +1,10 @@
-"""Values a field allows to be reused across requests, for at most its `max_age`.
+"""Values a field allows to be reused across requests: for at most its `max_age`,
+or, when its owner fails, for at most its `stale_if_error` (and then labelled).
 
-Nothing is kept unless a field of the map declares `max_age`: by default every
-read goes to the owner. The cache stores awaited values (never coroutines)
-with the monotonic time they were read, and the clock is injected so tests can
-move time.
+Nothing is kept unless a field of the map declares one of the two: by default
+every read goes to the owner, and a failure is reported, never papered over.
+The cache stores awaited values (never coroutines) with the monotonic time
+they were read, and the clock is injected so tests can move time.
 """
 
 from __future__ import annotations
@@ -24,6 +25,17 @@ class Kept:
     answered_at: datetime
 
 
+@dataclass(frozen=True)
+class Stale:
+    """A value served in place of a failed read, as its field's `stale_if_error` allows."""
+
+    value: Any
+    age: float
+    """Seconds since the value was read from its owner."""
+    error: Exception
+    """Why the owner's current value could not be had."""
+
+
 class RecordCache:
     """An LRU of owner records; each read says how old a value it accepts."""
 
@@ -36,6 +48,9 @@ class RecordCache:
         if kept is None or self._clock() - kept.read_at > max_age:
             return None
         return kept
+
+    def age(self, kept: Kept) -> float:
+        return self._clock() - kept.read_at
 
     def put(self, key: Hashable, value: Any, answered_at: datetime) -> None:
         self._entries[key] = Kept(value, self._clock(), answered_at)

@@ -20,6 +20,7 @@ from sources import OwnerError
 
 from .context import Context, Params
 from .errors import BadUserInput
+from .freshness import Stale
 from .plan import FieldPlan
 
 Info = strawberry.Info[Context, None]
@@ -47,6 +48,9 @@ async def owned_value(root: Any, info: Info, **args: Any) -> Any:
     plan = context.plan.field(root.type_name, info.field_name)
     params = params_for(plan, args)
     record = await load_record(context, plan, root, params)
+    if isinstance(record, Stale):
+        context.report.stale(info.path.as_list(), plan.owner, record.age)
+        record = record.value
     if record is None:
         return None
     value = plan.value(record)
@@ -99,6 +103,8 @@ async def key_of(context: Context, plan: FieldPlan, root: EntityRef) -> str | No
         # Without the crosswalk the owner cannot be asked at all.
         context.report.skip(plan.owner)
         raise
+    if isinstance(record, Stale):
+        record = record.value  # the key is the owner's last known; what it keys is read live
     value = key_plan.value(record) if record is not None else None
     return None if value is None else str(value)
 

@@ -9,7 +9,7 @@ from typing import Any
 from sources import Call
 
 # Worst first: a system that failed once in a request reports that failure.
-_SEVERITY = {"timeout": 4, "unavailable": 3, "error": 2, "ok": 1}
+_SEVERITY = {"deadline": 5, "timeout": 4, "unavailable": 3, "error": 2, "ok": 1}
 
 
 @dataclass
@@ -22,6 +22,9 @@ class _SystemReport:
     fetched_at: datetime | None = None
     skipped: int = 0
     reused: int = 0
+    retried: int = 0
+    short_circuited: int = 0
+    nulled: list[str] = field(default_factory=list)
 
 
 class OwnerReport:
@@ -29,12 +32,17 @@ class OwnerReport:
 
     def __init__(self) -> None:
         self._systems: dict[str, _SystemReport] = {}
+        self._stale: list[dict[str, Any]] = []
 
     def record(self, call: Call) -> None:
         report = self._systems.setdefault(call.system, _SystemReport())
-        report.calls += 1
-        report.keys += call.keys
-        report.intervals.append((call.started, call.ended))
+        if call.sent:
+            report.calls += 1
+            report.keys += call.keys
+            report.intervals.append((call.started, call.ended))
+            report.retried += call.attempt > 0
+        elif call.status == "unavailable":
+            report.short_circuited += 1
         if _SEVERITY.get(call.status, 2) > _SEVERITY.get(report.status, 0):
             report.status = call.status
             report.http_status = call.http_status
@@ -51,6 +59,18 @@ class OwnerReport:
         if report.fetched_at is None or answered_at < report.fetched_at:
             report.fetched_at = answered_at
 
+    def stale(self, path: list[str | int], system: str, age: float) -> None:
+        """The field at `path` was served an old value because `system` failed."""
+        self._stale.append({"path": path, "owner": system, "stale": True, "age": round(age, 3)})
+
+    def nulled(self, system: str, path: list[str | int]) -> None:
+        """The field at `path` is null because `system` failed."""
+        self._systems.setdefault(system, _SystemReport()).nulled.append(_dotted(path))
+
+    @property
+    def stale_fields(self) -> list[dict[str, Any]]:
+        return list(self._stale)
+
     def skip(self, system: str) -> None:
         """`system` was needed but not asked: the key to ask it with was missing."""
         self._systems.setdefault(system, _SystemReport()).skipped += 1
@@ -64,16 +84,31 @@ class OwnerReport:
                 "calls": report.calls,
                 "keys": report.keys,
                 "ms": round(_busy(report.intervals) * 1000, 1),
-                "fetchedAt": report.fetched_at.isoformat().replace("+00:00", "Z")
-                if report.fetched_at
-                else None,
+                "fetchedAt": iso(report.fetched_at) if report.fetched_at else None,
             }
+            if report.short_circuited and not report.calls:
+                entry["status"] = "unavailable"
+            if report.short_circuited:
+                entry["breaker"] = "open"
+            if report.retried:
+                entry["retried"] = report.retried
             if report.reused:
                 entry["reused"] = report.reused
-            if report.http_status is not None and report.status == "error":
+            if report.http_status is not None and report.status in ("error", "unavailable"):
                 entry["httpStatus"] = report.http_status
+            if report.nulled:
+                entry["nulled"] = sorted(set(report.nulled))
             result[name] = entry
         return result
+
+
+def iso(moment: datetime) -> str:
+    """RFC 3339 in UTC with a `Z`, as clients expect timestamps in extensions."""
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _dotted(path: list[str | int]) -> str:
+    return ".".join(str(step) for step in path)
 
 
 def _busy(intervals: list[tuple[float, float]]) -> float:

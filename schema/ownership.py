@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from sources import Endpoint, EntityConfig, SystemConfig
+from sources import BreakerConfig, Endpoint, EntityConfig, SystemConfig
 
 DATA_CLASSES = ("none", "contact", "personal", "financial")
 FORMATS = ("cents", "decimal", "e164", "epoch", "iso")
@@ -83,6 +83,7 @@ class FieldOwnership:
     data_class: str
     read: frozenset[str]
     max_age: float
+    stale_if_error: float
     format: str | None
     values: Mapping[str, str] | None
     args: Mapping[str, ArgMapping]
@@ -178,17 +179,27 @@ def parse_ownership(text: str, path: Path, env: Mapping[str, str]) -> Ownership:
 
 
 @dataclass(frozen=True)
-class _Defaults:
-    timeout: float
-    max_batch: int
-    concurrency: int
+class _Policy:
+    """How a system is called; `defaults:` sets it for all, each system may override it."""
+
+    timeout: float = 1.0
+    max_batch: int = 100
+    concurrency: int = 10
+    retries: int = 1
+    retry_budget: float = 0.2
+    breaker: BreakerConfig = field(default_factory=BreakerConfig)
+
+
+_POLICY_KEYS = ("timeout", "max_batch", "concurrency", "retries", "retry_budget", "breaker")
 
 
 class _Map(dict[str, Any]):
     """A YAML mapping that remembers the line of itself and of each key."""
 
-    line: int = 0
-    lines: dict[str, int]
+    def __init__(self, line: int = 0) -> None:
+        super().__init__()
+        self.line = line
+        self.lines: dict[str, int] = {}
 
 
 def _make_loader(reader: _Reader) -> type[yaml.SafeLoader]:
@@ -197,9 +208,7 @@ def _make_loader(reader: _Reader) -> type[yaml.SafeLoader]:
 
     def construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> _Map:
         loader.flatten_mapping(node)
-        mapping = _Map()
-        mapping.line = node.start_mark.line + 1
-        mapping.lines = {}
+        mapping = _Map(node.start_mark.line + 1)
         for key_node, value_node in node.value:
             key = loader.construct_object(key_node, deep=True)
             line = key_node.start_mark.line + 1
@@ -243,8 +252,7 @@ class _Reader:
     ) -> _Map | None:
         """`value` as a mapping with only `allowed` keys (None: any key) and all `required`."""
         if value is None:
-            value = _Map()
-            value.line, value.lines = line, {}
+            value = _Map(line)
         if not isinstance(value, _Map):
             self.add(line, f"{where} must be a mapping, not {_kind(value)}")
             return None
@@ -315,25 +323,9 @@ class _Reader:
         if "version" in top and top["version"] != 1:
             self.add(top.lines["version"], f"unsupported version {top['version']!r}", "use 1")
         roles = self.roles(top.get("roles"), top.lines.get("roles", top.line))
-        defaults = self.mapping(
-            top.get("defaults"),
-            "defaults",
-            top.lines.get("defaults", top.line),
-            ("timeout", "max_batch", "concurrency"),
-        )
-        defaults = defaults if defaults is not None else _Map()
-        at = defaults.lines.get if defaults else (lambda key, line=0: line)
-        base = _Defaults(
-            timeout=self.duration(
-                defaults.get("timeout"), "defaults: timeout", at("timeout", 0), 1.0
-            ),
-            max_batch=self.integer(
-                defaults.get("max_batch"), "defaults: max_batch", at("max_batch", 0), 100
-            ),
-            concurrency=self.integer(
-                defaults.get("concurrency"), "defaults: concurrency", at("concurrency", 0), 10
-            ),
-        )
+        defaults_line = top.lines.get("defaults", top.line)
+        defaults = self.mapping(top.get("defaults"), "defaults", defaults_line, _POLICY_KEYS)
+        base = self.policy(defaults or _Map(), "defaults", defaults_line, _Policy())
         systems_map = self.mapping(
             top.get("systems"), "systems", top.lines.get("systems", top.line), None
         )
@@ -370,7 +362,7 @@ class _Reader:
             return frozenset()
         return frozenset(value)
 
-    def system(self, name: str, value: Any, line: int, defaults: _Defaults) -> SystemConfig | None:
+    def system(self, name: str, value: Any, line: int, defaults: _Policy) -> SystemConfig | None:
         where = f"system '{name}'"
         if not _NAME.match(name):
             self.add(line, f"{where}: a system name must be lower-case letters, digits and _")
@@ -378,16 +370,7 @@ class _Reader:
             value,
             where,
             line,
-            (
-                "kind",
-                "url",
-                "description",
-                "timeout",
-                "max_batch",
-                "concurrency",
-                "auth",
-                "entities",
-            ),
+            ("kind", "url", "description", "auth", "entities", *_POLICY_KEYS),
             ("url", "entities"),
         )
         if spec is None:
@@ -406,21 +389,7 @@ class _Reader:
                 f"{url_where} is not an http(s) URL: {url!r}",
                 "write e.g. https://crm.internal:8443",
             )
-        timeout = self.duration(
-            spec.get("timeout"), f"{where}: timeout", at("timeout", line), defaults.timeout
-        )
-        if timeout == 0:
-            self.add(at("timeout", line), f"{where}: timeout must be more than 0")
-            timeout = 1.0
-        max_batch = self.integer(
-            spec.get("max_batch"), f"{where}: max_batch", at("max_batch", line), defaults.max_batch
-        )
-        concurrency = self.integer(
-            spec.get("concurrency"),
-            f"{where}: concurrency",
-            at("concurrency", line),
-            defaults.concurrency,
-        )
+        policy = self.policy(spec, where, line, defaults)
         headers = self.auth(spec.get("auth"), where, at("auth", line)) if "auth" in spec else {}
         entities: dict[str, EntityConfig] = {}
         entities_map = self.mapping(
@@ -439,11 +408,70 @@ class _Reader:
             name=name,
             base_url=str(url).rstrip("/") if isinstance(url, str) else "",
             kind=kind or "rest",
-            timeout=timeout,
-            max_batch=max_batch,
-            concurrency=concurrency,
+            timeout=policy.timeout,
+            max_batch=policy.max_batch,
+            concurrency=policy.concurrency,
+            retries=policy.retries,
+            retry_budget=policy.retry_budget,
+            breaker=policy.breaker,
             headers=MappingProxyType(headers),
             entities=MappingProxyType(entities),
+        )
+
+    def policy(self, spec: _Map, where: str, line: int, base: _Policy) -> _Policy:
+        """Timeouts, batching, retries and breaker of `spec`, falling back to `base`."""
+        at = spec.lines.get
+        timeout = self.duration(
+            spec.get("timeout"), f"{where}: timeout", at("timeout", line), base.timeout
+        )
+        if timeout == 0:
+            self.add(at("timeout", line), f"{where}: timeout must be more than 0")
+            timeout = base.timeout
+        budget = spec.get("retry_budget", base.retry_budget)
+        if isinstance(budget, bool) or not isinstance(budget, int | float) or not 0 <= budget <= 1:
+            self.add(
+                at("retry_budget", line),
+                f"{where}: retry_budget must be a share of calls from 0 to 1, not {budget!r}",
+                "write e.g. 0.2",
+            )
+            budget = base.retry_budget
+        return _Policy(
+            timeout=timeout,
+            max_batch=self.integer(
+                spec.get("max_batch"), f"{where}: max_batch", at("max_batch", line), base.max_batch
+            ),
+            concurrency=self.integer(
+                spec.get("concurrency"),
+                f"{where}: concurrency",
+                at("concurrency", line),
+                base.concurrency,
+            ),
+            retries=self.integer(
+                spec.get("retries"), f"{where}: retries", at("retries", line), base.retries, low=0
+            ),
+            retry_budget=float(budget),
+            breaker=self.breaker(spec.get("breaker"), where, at("breaker", line), base.breaker),
+        )
+
+    def breaker(self, value: Any, where: str, line: int, base: BreakerConfig) -> BreakerConfig:
+        if value is None:
+            return base
+        where = f"{where}: breaker"
+        spec = self.mapping(value, where, line, ("failures", "window", "open_for", "slow"))
+        if spec is None:
+            return base
+        at = spec.lines.get
+        return BreakerConfig(
+            failures=self.integer(
+                spec.get("failures"), f"{where}: failures", at("failures", line), base.failures
+            ),
+            window=self.integer(
+                spec.get("window"), f"{where}: window", at("window", line), base.window, low=2
+            ),
+            open_for=self.duration(
+                spec.get("open_for"), f"{where}: open_for", at("open_for", line), base.open_for
+            ),
+            slow=self.duration(spec.get("slow"), f"{where}: slow", at("slow", line), base.slow),
         )
 
     def auth(self, value: Any, where: str, line: int) -> dict[str, str]:
@@ -540,7 +568,11 @@ class _Reader:
     ) -> TypeOwnership | None:
         where = f"type {name}"
         spec = self.mapping(
-            value, where, line, ("owner", "class", "read", "max_age", "fields"), ("fields",)
+            value,
+            where,
+            line,
+            ("owner", "class", "read", "max_age", "stale_if_error", "fields"),
+            ("fields",),
         )
         if spec is None:
             return None
@@ -591,7 +623,7 @@ class _Reader:
         roles: frozenset[str],
     ) -> FieldOwnership | None:
         where = f"{type_name}.{name}"
-        allowed = ["from", "class", "read", "max_age", "format", "values"]
+        allowed = ["from", "class", "read", "max_age", "stale_if_error", "format", "values"]
         if type_owner is None:
             allowed += ["owner", "entity", "key", "args"]
         spec = self.mapping(value, where, line, allowed, () if type_owner else ("owner",))
@@ -638,6 +670,12 @@ class _Reader:
             at("max_age", type_defaults.lines.get("max_age", line)),
             0.0,
         )
+        stale_if_error = self.duration(
+            spec.get("stale_if_error", type_defaults.get("stale_if_error")),
+            f"{where}: stale_if_error",
+            at("stale_if_error", type_defaults.lines.get("stale_if_error", line)),
+            0.0,
+        )
         fmt = None
         if "format" in spec:
             fmt = self.choice(spec["format"], f"{where}: format", spec.lines["format"], FORMATS)
@@ -653,6 +691,7 @@ class _Reader:
             data_class=data_class or "none",
             read=read,
             max_age=max_age,
+            stale_if_error=stale_if_error,
             format=fmt,
             values=values,
             args=MappingProxyType(args),

@@ -28,6 +28,8 @@ def crm_gateway(cache: RecordCache | None = None) -> tuple[Gateway, list[list[st
     batches: list[list[str]] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path != "/customers":
+            return httpx.Response(404)  # confirming that a key missing from a batch is unknown
         ids = request.url.params["ids"].split(",")
         batches.append(ids)
         return httpx.Response(

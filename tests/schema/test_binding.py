@@ -34,7 +34,7 @@ def test_the_shipped_map_binds_to_the_schema() -> None:
 def test_a_schema_field_without_owner_is_rejected() -> None:
     [problem] = problems_after(
         "      segment:     {owner: crm, entity: customer, class: none, "
-        "read: [agent, backoffice, partner]}\n",
+        "read: [agent, backoffice, partner], stale_if_error: 1h}\n",
         "",
     )
     assert "Customer.segment has no owner" in problem
