@@ -8,15 +8,17 @@ from typing import Any
 
 import httpx
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
 
-from resolvers import Context, Gateway
+from resolvers import Context, Gateway, iso
 from schema import Graph, build_graph, load_ownership
 from sources import open_source
 
+from .deadline import DeadlineMiddleware
 from .settings import Settings
 
 
@@ -28,7 +30,29 @@ class GraphQLApp(GraphQL[Context, None]):
         self.gateway = gateway
 
     async def get_context(self, request: Any, response: Any) -> Context:
-        return Context(self.gateway, request, response)
+        deadline = getattr(request.state, "deadline", None)
+        return Context(self.gateway, request, response, deadline)
+
+
+def readiness(gateway: Gateway) -> dict[str, Any]:
+    """Each owner's breaker and what its last call said.
+
+    The gateway stays ready while owners fail: it answers with what the others
+    hold, so no owner's state takes a replica out of rotation. `degraded`
+    tells an operator that some fields are being refused.
+    """
+    owners: dict[str, Any] = {}
+    for name, source in gateway.sources.items():
+        health = source.health
+        latency = health.latency
+        owners[name] = {
+            "breaker": source.breaker.state,
+            "lastStatus": health.status,
+            "lastLatencyMs": round(latency * 1000, 1) if latency is not None else None,
+            "lastAt": iso(health.at) if health.at else None,
+        }
+    degraded = any(owner["breaker"] != "closed" for owner in owners.values())
+    return {"status": "degraded" if degraded else "ready", "owners": owners}
 
 
 def create_app(
@@ -64,6 +88,9 @@ def create_app(
         # Cheap on purpose: says the process serves, not that owners answer.
         return JSONResponse({"status": "ok"})
 
+    async def readyz(request: Request) -> Response:
+        return JSONResponse(readiness(gateway))
+
     async def schema_sdl(request: Request) -> Response:
         return PlainTextResponse(sdl, media_type="application/graphql; charset=utf-8")
 
@@ -82,9 +109,11 @@ def create_app(
             Route("/", home),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", healthz),
+            Route("/readyz", readyz),
             Route("/schema.graphql", schema_sdl),
         ],
         lifespan=lifespan,
+        middleware=[Middleware(DeadlineMiddleware, default=settings.deadline)],
     )
     app.state.graph = graph
     app.state.gateway = gateway

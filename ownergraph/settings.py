@@ -40,6 +40,8 @@ class Settings:
     ownership_path: Path = field(default_factory=default_ownership_path)
     phone_region: str = "IT"
     graphiql: bool = True
+    deadline: float = 2.0
+    """Seconds a request may take; a client may ask for less with `X-Deadline-Ms`."""
     env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     @classmethod
@@ -53,6 +55,8 @@ class Settings:
             values["phone_region"] = region
         if graphiql := environ.get("OWNERGRAPH_GRAPHIQL"):
             values["graphiql"] = _flag("OWNERGRAPH_GRAPHIQL", graphiql)
+        if deadline := environ.get("OWNERGRAPH_DEADLINE_MS"):
+            values["deadline"] = _milliseconds("OWNERGRAPH_DEADLINE_MS", deadline) / 1000
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)  # type: ignore[arg-type]
         settings.check()
@@ -63,6 +67,16 @@ class Settings:
             raise SettingsError(
                 "OWNERGRAPH_PHONE_REGION", self.phone_region, "an ISO 3166 region like IT or DE"
             )
+
+
+def _milliseconds(name: str, value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number <= 0:
+        raise SettingsError(name, value, "a whole number of milliseconds above 0")
+    return number
 
 
 def _flag(name: str, value: str) -> bool:

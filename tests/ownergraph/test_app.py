@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -170,3 +171,93 @@ def test_settings_are_read_from_the_environment() -> None:
         Settings.from_env({"OWNERGRAPH_PHONE_REGION": "XX"})
     with pytest.raises(SettingsError, match="expected true or false"):
         Settings.from_env({"OWNERGRAPH_GRAPHIQL": "maybe"})
+
+
+async def test_a_field_that_allows_it_is_served_stale_and_labelled(demo_data: Path) -> None:
+    healthy = [True]
+    owner = create_owner_app("crm", demo_data)
+    real = httpx.ASGITransport(app=owner)
+
+    async def crm(request: httpx.Request) -> httpx.Response:
+        if not healthy[0]:
+            return httpx.Response(500)
+        return await real.handle_async_request(request)
+
+    app = create_app(
+        settings(), transports=owner_transports(demo_data, crm=httpx.MockTransport(crm))
+    )
+    document = '{ customer(id: "C00001") { segment displayName } }'
+    async with client_for(app) as client:
+        fresh = await post(client, document)
+        healthy[0] = False
+        stale = await post(client, document)
+    assert "stale" not in fresh["extensions"]
+    assert stale["data"]["customer"]["segment"] == fresh["data"]["customer"]["segment"]
+    [label] = stale["extensions"]["stale"]
+    assert label["path"] == ["customer", "segment"] and label["owner"] == "crm"
+    assert label["stale"] is True and label["age"] >= 0
+    # displayName does not allow stale values: it fails, and says so.
+    assert stale["data"]["customer"]["displayName"] is None
+    [error] = stale["errors"]
+    assert error["path"] == ["customer", "displayName"]
+    assert stale["extensions"]["owners"]["crm"]["nulled"] == ["customer.displayName"]
+
+
+async def test_a_client_may_lower_the_deadline_but_not_send_nonsense(demo_data: Path) -> None:
+    app = create_app(settings(), transports=owner_transports(demo_data))
+    document = {"query": '{ customer(id: "C00001") { displayName } }'}
+    async with client_for(app) as client:
+        fine = await client.post("/graphql", json=document, headers={"X-Deadline-Ms": "800"})
+        bad = await client.post("/graphql", json=document, headers={"X-Deadline-Ms": "soon"})
+    assert fine.json()["data"]["customer"]["displayName"]
+    assert bad.status_code == 400
+    [error] = bad.json()["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "X-Deadline-Ms" in error["message"] and "'soon'" in error["message"]
+
+
+async def test_a_request_past_its_deadline_answers_with_what_it_has(demo_data: Path) -> None:
+    async def hang(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(30)
+        raise AssertionError("unreachable")
+
+    app = create_app(
+        settings(), transports=owner_transports(demo_data, helpdesk=httpx.MockTransport(hang))
+    )
+    document = {"query": '{ customer(id: "C00001") { displayName tickets { id } } }'}
+    async with client_for(app) as client:
+        response = await client.post("/graphql", json=document, headers={"X-Deadline-Ms": "100"})
+    body = response.json()
+    assert body["data"]["customer"]["displayName"]
+    [error] = body["errors"]
+    assert error["path"] == ["customer", "tickets"]
+    assert error["extensions"] == {"code": "DEADLINE_EXCEEDED", "owner": "helpdesk"}
+    assert body["extensions"]["owners"]["helpdesk"]["status"] == "deadline"
+
+
+async def test_readiness_reports_each_owners_breaker(demo_data: Path) -> None:
+    def down(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(500)
+
+    app = create_app(
+        settings(), transports=owner_transports(demo_data, erp=httpx.MockTransport(down))
+    )
+    async with client_for(app) as client:
+        before = (await client.get("/readyz")).json()
+        for _ in range(5):
+            await post(client, '{ customer(id: "C00002") { credit { balance } } }')
+        after = (await client.get("/readyz")).json()
+        body = await post(client, '{ customer(id: "C00002") { credit { balance } } }')
+    assert before["status"] == "ready"
+    assert before["owners"]["erp"] == {
+        "breaker": "closed",
+        "lastStatus": None,
+        "lastLatencyMs": None,
+        "lastAt": None,
+    }
+    assert after["status"] == "degraded"
+    assert after["owners"]["erp"]["breaker"] == "open"
+    assert after["owners"]["erp"]["lastStatus"] == "error"
+    assert after["owners"]["crm"]["breaker"] == "closed"
+    erp = body["extensions"]["owners"]["erp"]
+    assert (erp["status"], erp["calls"], erp["breaker"]) == ("unavailable", 0, "open")
