@@ -1,5 +1,5 @@
-"""What every demo owner shares: JSON errors, request stats, simulated latency, health and
-OpenAPI routes, and the parsing of batch keys, limits and filters.
+"""What every demo owner shares: JSON errors, request stats, simulated latency, injected
+faults, health and OpenAPI routes, and the parsing of batch keys, limits and filters.
 """
 
 from __future__ import annotations
@@ -18,8 +18,20 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ownergraph.demo._faults import (
+    DEFAULT_FLAP_STATUS,
+    FAULT_FIELDS,
+    FAULT_MODES,
+    FAULTED,
+    HANG_LIMIT_S,
+    FaultMiddleware,
+    FaultSpecError,
+    FaultState,
+    parse_fault,
+)
 
 #: Most keys one batch or list read may ask for; real owners cap this too.
 MAX_BATCH = 200
@@ -27,8 +39,8 @@ MAX_BATCH = 200
 MIN_LIMIT, MAX_LIMIT, DEFAULT_LIMIT = 1, 100, 20
 #: Request bodies are a few kilobytes of keys; anything bigger is a mistake.
 MAX_BODY_BYTES = 1 << 20
-#: Operational routes: never delayed, never counted.
-OPERATIONAL_PATHS = frozenset({"/_stats", "/healthz", "/openapi.json"})
+#: Operational routes: never delayed, never counted, never faulted.
+OPERATIONAL_PATHS = frozenset({"/_faults", "/_stats", "/healthz", "/openapi.json"})
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 Sleep = Callable[[float], Awaitable[None]]
@@ -161,7 +173,9 @@ def build_owner_app(
     openapi: JSONObject,
     latency_ms: int,
 ) -> Starlette:
-    """Assemble an owner: its business routes plus ``/_stats``, ``/healthz``, ``/openapi.json``."""
+    """Assemble an owner: its business routes plus ``/_faults``, ``/_stats``, ``/healthz`` and
+    ``/openapi.json``.
+    """
     # Starlette builds middleware at the first request; a bad setting must fail now instead.
     if latency_ms < 0:
         db.close()
@@ -169,10 +183,25 @@ def build_owner_app(
 
     def counted(route: BusinessRoute) -> Endpoint:
         async def endpoint(request: Request) -> Response:
-            stats.count_request(route.label)
+            # A faulted request was counted on arrival, before its fault made it wait.
+            if not request.scope.get(FAULTED):
+                stats.count_request(route.label)
             return await route.endpoint(request)
 
         return endpoint
+
+    faults = FaultState()
+
+    async def faults_endpoint(request: Request) -> Response:
+        if request.method == "PUT":
+            body = await read_json_object(request, fields=FAULT_FIELDS)
+            try:
+                faults.set(parse_fault(body))
+            except FaultSpecError as exc:
+                raise BadRequest(str(exc)) from None
+        elif request.method == "DELETE":
+            faults.clear()
+        return JSONResponse(faults.snapshot())
 
     async def stats_endpoint(request: Request) -> Response:
         if request.method == "DELETE":
@@ -185,11 +214,23 @@ def build_owner_app(
     async def openapi_document(request: Request) -> Response:
         return JSONResponse(openapi)
 
-    all_routes: list[Route] = []
+    business: list[tuple[Route, str]] = []
     for route in routes:
         stats.register(route.label)
-        all_routes.append(Route(route.path, counted(route), methods=[route.method]))
+        business.append((Route(route.path, counted(route), methods=[route.method]), route.label))
+
+    def count_faulted(scope: Scope) -> None:
+        # A faulted request counts on arrival, whether or not it ever reaches its endpoint,
+        # on the route the router will pick (the first full match): tests read the counters
+        # to prove the gateway did or did not call the owner.
+        for starlette_route, label in business:
+            if starlette_route.matches(scope)[0] is Match.FULL:
+                stats.count_request(label)
+                return
+
+    all_routes = [starlette_route for starlette_route, _label in business]
     all_routes += [
+        Route("/_faults", faults_endpoint, methods=["GET", "PUT", "DELETE"]),
         Route("/_stats", stats_endpoint, methods=["GET", "DELETE"]),
         Route("/healthz", health, methods=["GET"]),
         Route("/openapi.json", openapi_document, methods=["GET"]),
@@ -220,7 +261,16 @@ def build_owner_app(
 
     return Starlette(
         routes=all_routes,
-        middleware=[Middleware(LatencyMiddleware, latency_ms=latency_ms)],
+        middleware=[
+            # Outermost first: latency is paid before a fault acts, as on a slow network.
+            Middleware(LatencyMiddleware, latency_ms=latency_ms),
+            Middleware(
+                FaultMiddleware,
+                faults=faults,
+                count=count_faulted,
+                exempt=OPERATIONAL_PATHS,
+            ),
+        ],
         exception_handlers={
             ApiError: api_error,
             HTTPException: http_error,
@@ -414,6 +464,83 @@ def limit_param() -> JSONObject:
     )
 
 
+_FAULTS_DESCRIPTION = (
+    "Sets this owner's fault, replacing any other. It applies to business requests only "
+    "(never to /_faults, /_stats, /healthz or /openapi.json), after latency_ms. Modes: "
+    "slow (wait ms, then answer); hang (never answer: wait for the client to disconnect, at "
+    f'most {HANG_LIMIT_S:.0f} s); status (answer status with {{"error": "injected fault"}} '
+    "and Retry-After if retry_after is given); malformed (200, application/json, a body that "
+    "is not JSON); truncate (the real reply with every top-level list of its object cut to "
+    "its first half); flap (odd-numbered requests fail like status, even ones answer "
+    f"normally; status defaults to {DEFAULT_FLAP_STATUS}); drop (run the endpoint, send its "
+    "headers and half its body, then break the connection). times limits the fault to that "
+    "many requests, after which it clears itself; paths to requests whose path starts with "
+    "one of the prefixes. Faulted requests still count in /_stats."
+)
+
+_FAULT_PROPERTIES: JSONObject = {
+    "mode": {"enum": list(FAULT_MODES)},
+    "ms": {
+        "type": "integer",
+        "minimum": 0,
+        "description": "slow only (required): milliseconds to wait before answering.",
+    },
+    "status": {
+        "type": "integer",
+        "minimum": 400,
+        "maximum": 599,
+        "description": (
+            f"status (required) and flap (default {DEFAULT_FLAP_STATUS}): the status to answer."
+        ),
+    },
+    "retry_after": {
+        **nullable({"type": "integer", "minimum": 0}),
+        "description": "status and flap only: seconds for a Retry-After header.",
+    },
+    "times": {
+        **nullable({"type": "integer", "minimum": 1}),
+        "description": "Apply to this many business requests, then clear; null: until cleared.",
+    },
+    "paths": {
+        **nullable({"type": "array", "minItems": 1, "items": {"type": "string"}}),
+        "description": "Apply only to paths starting with one of these; null: all.",
+    },
+}
+_FAULT_SPEC_SCHEMA: JSONObject = {
+    "type": "object",
+    "required": ["mode"],
+    "properties": _FAULT_PROPERTIES,
+    "additionalProperties": False,
+}
+_FAULT_SCHEMA: JSONObject = {
+    "description": "The current fault with its defaults filled in, or {mode: null}.",
+    "anyOf": [
+        {
+            "type": "object",
+            "required": ["mode"],
+            "properties": {"mode": {"type": "null"}},
+            "additionalProperties": False,
+        },
+        {
+            "type": "object",
+            "required": ["mode", "times", "paths", "applied", "remaining"],
+            "properties": {
+                **_FAULT_PROPERTIES,
+                "applied": {
+                    "type": "integer",
+                    "description": "Business requests this fault has applied to.",
+                },
+                "remaining": {
+                    **nullable({"type": "integer"}),
+                    "description": "Requests left before it clears itself; null: until cleared.",
+                },
+            },
+            "additionalProperties": False,
+        },
+    ],
+}
+
+
 def openapi_document(
     *,
     system: str,
@@ -424,7 +551,33 @@ def openapi_document(
 ) -> JSONObject:
     """An owner's OpenAPI 3.1 document: its own paths plus the operational ones all share."""
     stats_reply = json_body(ref("Stats"), "Counters of business requests since the last reset.")
+    fault_reply = json_body(ref("Fault"), 'The fault now set, or {"mode": null} if none.')
     operational: JSONObject = {
+        "/_faults": {
+            "get": {
+                "operationId": "getFault",
+                "summary": "The fault injected into this owner's business requests, if any.",
+                "responses": {"200": fault_reply},
+            },
+            "put": {
+                "operationId": "setFault",
+                "summary": "Make this owner misbehave on purpose, for resilience tests.",
+                "description": _FAULTS_DESCRIPTION,
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": ref("FaultSpec")}},
+                },
+                "responses": {
+                    "200": fault_reply,
+                    "400": error("Not a fault: the message names the field and its values."),
+                },
+            },
+            "delete": {
+                "operationId": "clearFault",
+                "summary": "Clear the fault; the owner behaves normally again.",
+                "responses": {"200": fault_reply},
+            },
+        },
         "/_stats": {
             "get": {
                 "operationId": "getStats",
@@ -453,6 +606,8 @@ def openapi_document(
         },
     }
     common_schemas: JSONObject = {
+        "FaultSpec": _FAULT_SPEC_SCHEMA,
+        "Fault": _FAULT_SCHEMA,
         "Error": {
             "type": "object",
             "required": ["error"],

@@ -21,6 +21,9 @@ __all__ = ["OwnerPortError", "serve_owners"]
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 # uvicorn checks its exit flag every tenth of a second; poll start-up at the same pace.
 _POLL_S = 0.05
+# Demo requests take milliseconds; only an injected `hang` or a long `slow` fault outlives
+# this, and such a request must not hold up Ctrl-C for up to an hour.
+_SHUTDOWN_GRACE_S = 3
 
 
 class OwnerPortError(RuntimeError):
@@ -78,6 +81,7 @@ async def serve_owners(
                     log_level="warning",
                     access_log=False,
                     lifespan="on",
+                    timeout_graceful_shutdown=_SHUTDOWN_GRACE_S,
                 )
             )
             for system, sock in zip(SYSTEMS, sockets, strict=True)
