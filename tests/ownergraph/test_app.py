@@ -261,3 +261,28 @@ async def test_readiness_reports_each_owners_breaker(demo_data: Path) -> None:
     assert after["owners"]["crm"]["breaker"] == "closed"
     erp = body["extensions"]["owners"]["erp"]
     assert (erp["status"], erp["calls"], erp["breaker"]) == ("unavailable", 0, "open")
+
+
+async def test_a_hanging_owner_cannot_starve_the_others(demo_data: Path) -> None:
+    async def hang(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(30)
+        raise AssertionError("unreachable")
+
+    app = create_app(
+        settings(), transports=owner_transports(demo_data, erp=httpx.MockTransport(hang))
+    )
+    document = {"query": '{ customer(id: "C00002") { displayName credit { balance } } }'}
+    async with client_for(app) as client:
+        responses = await asyncio.gather(
+            *(
+                client.post("/graphql", json=document, headers={"X-Deadline-Ms": "300"})
+                for _ in range(40)  # more than the ERP's concurrency cap of 16
+            )
+        )
+    for response in responses:
+        body = response.json()
+        assert body["data"]["customer"]["displayName"]
+        assert body["data"]["customer"]["credit"] is None
+        [error] = body["errors"]
+        assert error["extensions"]["owner"] == "erp"
+        assert error["extensions"]["code"] in {"DEADLINE_EXCEEDED", "OWNER_UNAVAILABLE"}
