@@ -123,7 +123,7 @@ def _bind_all(host: str, base_port: int) -> list[socket.socket]:
         for offset, system in enumerate(SYSTEMS):
             port = base_port + offset if base_port else 0
             try:
-                sock = socket.create_server((host, port), family=family)
+                sock = _listen(family, host, port)
             except OSError as exc:
                 raise OwnerPortError(system, host, port, exc.strerror or str(exc)) from exc
             sockets.append(sock)
@@ -132,6 +132,22 @@ def _bind_all(host: str, base_port: int) -> list[socket.socket]:
             sock.close()
         raise
     return sockets
+
+
+def _listen(family: socket.AddressFamily, host: str, port: int) -> socket.socket:
+    # proto=IPPROTO_TCP, not 0 as socket.create_server leaves it: asyncio sets
+    # TCP_NODELAY on accepted connections only when the proto says TCP, and
+    # without it every reply whose body follows its headers in a second write
+    # waits ~40 ms for the client's delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 def _url(host: str, port: int) -> str:
