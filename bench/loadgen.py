@@ -1,0 +1,465 @@
+"""The load generator: an asyncio HTTP client (aiohttp) run as its own process.
+
+`python -m bench.loadgen` reads one job as JSON on stdin and writes its raw measurements as
+JSON on stdout. Jobs:
+
+- ``round_trips``: `GET /healthz` round trips, back to back and spaced out;
+- ``sequential``: the gateway and the owners timed directly (the floor), at concurrency 1;
+- ``owner_requests``: queries of growing size, with the owners' request counters around them;
+- ``closed_loop``: N workers, each sending its next request as soon as the last one answered.
+
+It only measures; summarising and reporting happen in the orchestrating process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import sys
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from typing import Any
+
+import aiohttp
+
+from bench import procs
+
+JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
+# The gateway asks owners with `Accept: application/json`; the floor does the same.
+OWNER_HEADERS = {"Accept": "application/json"}
+REQUEST_TIMEOUT_S = 30.0
+MAX_ERROR_SAMPLES = 5
+
+Job = Mapping[str, Any]
+
+
+def _ms(seconds: float) -> float:
+    return seconds * 1000.0
+
+
+class Outcome:
+    """What one GraphQL request returned, classified for error counting."""
+
+    __slots__ = ("body", "codes", "kind", "message", "status")
+
+    def __init__(self) -> None:
+        self.status: int | None = None
+        self.body: Any = None
+        self.kind = "ok"  # ok | http | graphql | transport
+        self.codes: list[str] = []
+        self.message = ""
+
+
+async def post_graphql(session: aiohttp.ClientSession, url: str, payload: bytes) -> Outcome:
+    """POST one query; the body is parsed after the caller has stopped its clock."""
+    outcome = Outcome()
+    try:
+        async with session.post(url, data=payload, headers=JSON_HEADERS) as response:
+            raw = await response.read()
+            outcome.status = response.status
+    except (aiohttp.ClientError, TimeoutError, OSError) as error:
+        outcome.kind = "transport"
+        outcome.message = f"{type(error).__name__}: {error}"[:300]
+        return outcome
+    outcome.body = raw
+    return outcome
+
+
+def classify(outcome: Outcome) -> Outcome:
+    """Decode the body and sort the outcome into ok / http / graphql / transport."""
+    if outcome.kind == "transport":
+        return outcome
+    raw = outcome.body
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        body = None
+    outcome.body = body
+    if outcome.status != 200:
+        outcome.kind = "http"
+        outcome.message = f"HTTP {outcome.status}: {bytes(raw)[:200]!r}"
+        return outcome
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if body is None or errors:
+        outcome.kind = "graphql"
+        for error in errors or [{"message": "body is not JSON"}]:
+            extensions = error.get("extensions") or {}
+            outcome.codes.append(str(extensions.get("code", "NO_CODE")))
+        first = (errors or [{}])[0]
+        outcome.message = json.dumps(first)[:300]
+    return outcome
+
+
+def _session(limit: int) -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=limit, limit_per_host=limit),
+        timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S),
+    )
+
+
+class CpuClock:
+    """CPU seconds of the gateway, the owners, this process and the whole machine."""
+
+    def __init__(self, gateway_pid: int, owners_pid: int) -> None:
+        self.pids = {"gateway": gateway_pid, "owners": owners_pid}
+        self.started_at = 0.0
+        self.before: dict[str, float | None] = {}
+
+    def _read(self) -> dict[str, float | None]:
+        readings: dict[str, float | None] = {
+            name: procs.cpu_seconds(pid) for name, pid in self.pids.items()
+        }
+        readings["loadgen"] = time.process_time()
+        machine = procs.machine_cpu_seconds()
+        readings["machine"] = None if machine is None else machine[0]
+        readings["steal"] = None if machine is None else machine[1]
+        return readings
+
+    def start(self) -> None:
+        self.before = self._read()
+        self.started_at = time.perf_counter()
+
+    def stop(self) -> dict[str, Any]:
+        after = self._read()
+        elapsed = time.perf_counter() - self.started_at
+        used: dict[str, float | None] = {}
+        for name, before in self.before.items():
+            now = after[name]
+            used[name] = None if before is None or now is None else now - before
+        ours = [used["gateway"], used["owners"], used["loadgen"]]
+        machine = used["machine"]
+        used["others"] = (
+            None
+            if machine is None or any(v is None for v in ours)
+            else max(0.0, machine - sum(v or 0.0 for v in ours))
+        )
+        return {"elapsed_s": elapsed, "cpu_s": used}
+
+
+# --------------------------------------------------------------------------- sequential
+
+
+async def _timed(call: Callable[[], Awaitable[bytes]]) -> tuple[float, bytes]:
+    started = time.perf_counter()
+    body = await call()
+    return time.perf_counter() - started, body
+
+
+async def _owner_get(session: aiohttp.ClientSession, url: str, params: Mapping[str, str]) -> bytes:
+    async with session.get(url, params=params, headers=OWNER_HEADERS) as response:
+        body = await response.read()
+        if response.status != 200:
+            raise RuntimeError(f"owner GET {url} answered {response.status}: {body[:200]!r}")
+        return body
+
+
+async def _owner_post(session: aiohttp.ClientSession, url: str, body: Mapping[str, Any]) -> bytes:
+    async with session.post(url, json=body, headers=OWNER_HEADERS) as response:
+        raw = await response.read()
+        if response.status != 200:
+            raise RuntimeError(f"owner POST {url} answered {response.status}: {raw[:200]!r}")
+        return raw
+
+
+async def _floor_once(
+    session: aiohttp.ClientSession, owners: Mapping[str, str], customer_id: str, first: int
+) -> dict[str, float]:
+    """The owner requests the gateway makes for the caller screen, made directly.
+
+    Wave 1 (crm, helpdesk, contactcenter) in parallel; then wave 2 (erp account and
+    invoices, keyed by the ERP code read from the CRM's answer) in parallel.
+    """
+    crm, helpdesk, center = await asyncio.gather(
+        _timed(lambda: _owner_get(session, f"{owners['crm']}/customers", {"ids": customer_id})),
+        _timed(
+            lambda: _owner_get(
+                session,
+                f"{owners['helpdesk']}/tickets",
+                {"limit": str(first), "requester_ids": customer_id},
+            )
+        ),
+        _timed(
+            lambda: _owner_post(
+                session,
+                f"{owners['contactcenter']}/interactions/search",
+                {"limit": first, "customer_ids": [customer_id]},
+            )
+        ),
+    )
+    records = json.loads(crm[1])["customers"]
+    code = records[0]["erp_code"]
+    account, invoices = await asyncio.gather(
+        _timed(lambda: _owner_post(session, f"{owners['erp']}/accounts/batch", {"codes": [code]})),
+        _timed(
+            lambda: _owner_get(
+                session,
+                f"{owners['erp']}/invoices",
+                {"limit": str(first), "status": "unpaid", "customer_codes": code},
+            )
+        ),
+    )
+    wave1 = max(crm[0], helpdesk[0], center[0])
+    wave2 = max(account[0], invoices[0])
+    return {
+        "floor": _ms(wave1 + wave2),
+        "wave1": _ms(wave1),
+        "wave2": _ms(wave2),
+        "crm": _ms(crm[0]),
+        "helpdesk": _ms(helpdesk[0]),
+        "contactcenter": _ms(center[0]),
+        "erp_account": _ms(account[0]),
+        "erp_invoices": _ms(invoices[0]),
+    }
+
+
+async def sequential(job: Job) -> dict[str, Any]:
+    """Gateway request and floor iteration, alternating, one at a time."""
+    url = f"{job['gateway']}/graphql"
+    payload = json.dumps({"query": job["query"]}).encode()
+    owners: Mapping[str, str] = job["owners"]
+    gateway_ms: list[float] = []
+    floor: dict[str, list[float]] = {}
+    owner_wait: dict[str, list[float]] = {}
+    errors: Counter[str] = Counter()
+    samples: list[str] = []
+    clock = CpuClock(job["gateway_pid"], job["owners_pid"])
+    async with _session(8) as session:
+        for index in range(job["warmup"] + job["requests"]):
+            measured = index >= job["warmup"]
+            if index == job["warmup"]:
+                clock.start()
+            started = time.perf_counter()
+            outcome = await post_graphql(session, url, payload)
+            elapsed = time.perf_counter() - started
+            classify(outcome)
+            figures = await _floor_once(session, owners, job["customer_id"], job["first"])
+            if not measured:
+                continue
+            gateway_ms.append(_ms(elapsed))
+            for name, value in figures.items():
+                floor.setdefault(name, []).append(value)
+            if outcome.kind != "ok":
+                errors[outcome.kind] += 1
+                if len(samples) < MAX_ERROR_SAMPLES:
+                    samples.append(outcome.message)
+                continue
+            reported = outcome.body.get("extensions", {}).get("owners", {})
+            for system, entry in reported.items():
+                owner_wait.setdefault(system, []).append(float(entry.get("ms", "nan")))
+        cpu = clock.stop()
+    return {
+        "cpu": cpu,
+        "gateway_ms": gateway_ms,
+        "floor_ms": floor,
+        "owner_wait_ms": owner_wait,
+        "errors": dict(errors),
+        "error_samples": samples,
+    }
+
+
+# --------------------------------------------------------------------------- round trips
+
+
+async def _round_trips(
+    session: aiohttp.ClientSession, url: str, count: int, gap_s: float
+) -> list[float]:
+    samples: list[float] = []
+    for _ in range(count):
+        started = time.perf_counter()
+        async with session.get(url, headers=OWNER_HEADERS) as response:
+            await response.read()
+            if response.status != 200:
+                raise RuntimeError(f"GET {url} answered {response.status}")
+        samples.append(_ms(time.perf_counter() - started))
+        if gap_s:
+            await asyncio.sleep(gap_s)
+    return samples
+
+
+async def round_trips(job: Job) -> dict[str, Any]:
+    """`GET /healthz` on one keep-alive connection per target: back to back, then spaced.
+
+    Health checks do no work and are never delayed, so this is the HTTP round trip alone.
+    Targets are measured side by side, each on its own connection.
+    """
+    targets: Mapping[str, str] = job["targets"]
+
+    async def one(url: str) -> dict[str, list[float]]:
+        async with _session(1) as session:
+            await _round_trips(session, url, 2, 0)  # open the connection
+            return {
+                "back_to_back": await _round_trips(session, url, job["count"], 0),
+                "spaced": await _round_trips(session, url, job["spaced_count"], job["gap_s"]),
+            }
+
+    names = list(targets)
+    replies = await asyncio.gather(*(one(f"{targets[name]}/healthz") for name in names))
+    return dict(zip(names, replies, strict=True))
+
+
+# --------------------------------------------------------------------------- owner requests
+
+
+async def _owner_stats(
+    session: aiohttp.ClientSession, owners: Mapping[str, str], method: str
+) -> dict[str, Any]:
+    async def one(url: str) -> Any:
+        async with session.request(method, f"{url}/_stats") as response:
+            response.raise_for_status()
+            return await response.json()
+
+    replies = await asyncio.gather(*(one(url) for url in owners.values()))
+    return dict(zip(owners, replies, strict=True))
+
+
+async def owner_requests(job: Job) -> dict[str, Any]:
+    """For each size, latency of `queries` queries and the owners' counters around them."""
+    url = f"{job['gateway']}/graphql"
+    owners: Mapping[str, str] = job["owners"]
+    rng = random.Random(job["seed"])
+    results: list[dict[str, Any]] = []
+    async with _session(8) as session:
+        for size in job["sizes"]:
+            ids = [f"C{n:05d}" for n in rng.sample(range(1, job["customers"] + 1), size)]
+            document = job["template"].replace("__IDS__", json.dumps(ids))
+            payload = json.dumps({"query": document}).encode()
+            for _ in range(job["warmup"]):
+                classify(await post_graphql(session, url, payload))
+            await _owner_stats(session, owners, "DELETE")
+            clock = CpuClock(job["gateway_pid"], job["owners_pid"])
+            clock.start()
+            latencies: list[float] = []
+            errors: Counter[str] = Counter()
+            samples: list[str] = []
+            returned: list[int] = []
+            for _ in range(job["queries"]):
+                started = time.perf_counter()
+                outcome = await post_graphql(session, url, payload)
+                latencies.append(_ms(time.perf_counter() - started))
+                classify(outcome)
+                if outcome.kind != "ok":
+                    errors[outcome.kind] += 1
+                    if len(samples) < MAX_ERROR_SAMPLES:
+                        samples.append(outcome.message)
+                    continue
+                found = outcome.body["data"]["customers"]
+                returned.append(sum(1 for item in found if item is not None))
+            cpu = clock.stop()
+            stats = await _owner_stats(session, owners, "GET")
+            results.append(
+                {
+                    "cpu": cpu,
+                    "size": size,
+                    "queries": job["queries"],
+                    "latency_ms": latencies,
+                    "owner_stats": stats,
+                    "customers_returned": returned,
+                    "errors": dict(errors),
+                    "error_samples": samples,
+                }
+            )
+    return {"sizes": results}
+
+
+# --------------------------------------------------------------------------- closed loop
+
+
+class _Window:
+    def __init__(self) -> None:
+        self.start = float("inf")
+        self.end = float("inf")
+        self.stop = False
+
+
+async def closed_loop(job: Job) -> dict[str, Any]:
+    """`concurrency` workers loop over random customers.
+
+    Counted: every request answered inside the timed window (after a warm-up at the same
+    concurrency), whenever it was sent.
+    """
+    url = f"{job['gateway']}/graphql"
+    template: str = job["template"]
+    concurrency: int = job["concurrency"]
+    customers: int = job["customers"]
+    gateway_pid: int = job["gateway_pid"]
+    owners_pid: int = job["owners_pid"]
+    window = _Window()
+    # (started, ended, kind, codes, message, customer found)
+    records: list[tuple[float, float, str, list[str], str, bool]] = []
+
+    async def worker(seed: int, session: aiohttp.ClientSession) -> None:
+        rng = random.Random(seed)
+        while not window.stop:
+            customer_id = f"C{rng.randint(1, customers):05d}"
+            payload = json.dumps({"query": template.replace("__ID__", customer_id)}).encode()
+            started = time.perf_counter()
+            outcome = await post_graphql(session, url, payload)
+            ended = time.perf_counter()
+            if ended < window.start or ended > window.end:
+                continue  # answered during warm-up or after the window: not measured
+            classify(outcome)
+            found = (
+                outcome.kind == "ok"
+                and (outcome.body.get("data") or {}).get("customer") is not None
+            )
+            records.append((started, ended, outcome.kind, outcome.codes, outcome.message, found))
+
+    async with _session(concurrency) as session:
+        tasks = [
+            asyncio.create_task(worker(job["seed"] * 1000 + i, session)) for i in range(concurrency)
+        ]
+        await asyncio.sleep(job["warmup_s"])
+        rss_reset = procs.reset_peak_rss(gateway_pid)
+        clock = CpuClock(gateway_pid, owners_pid)
+        clock.start()
+        window.start = time.perf_counter()
+        await asyncio.sleep(job["duration_s"])
+        window.end = time.perf_counter()
+        cpu = clock.stop()
+        peak = procs.peak_rss_kib(gateway_pid)
+        rss_now = procs.rss_kib(gateway_pid)
+        window.stop = True
+        drained_at = time.perf_counter()
+        await asyncio.wait(tasks, timeout=REQUEST_TIMEOUT_S + 5)
+        drain_s = time.perf_counter() - drained_at
+
+    latencies = [_ms(end - start) for start, end, *_ in records]
+    kinds = Counter(kind for _, _, kind, *_ in records)
+    codes: Counter[str] = Counter(code for record in records for code in record[3])
+    samples = list(dict.fromkeys(r[4] for r in records if r[2] != "ok"))[:MAX_ERROR_SAMPLES]
+    return {
+        "concurrency": concurrency,
+        "window_s": window.end - window.start,
+        "completed": len(records),
+        "latency_ms": latencies,
+        "outcomes": dict(kinds),
+        "error_codes": dict(codes),
+        "error_samples": samples,
+        "customers_found": sum(1 for r in records if r[5]),
+        "cpu_s": cpu["cpu_s"],
+        "gateway_peak_rss_kib": peak,
+        "gateway_rss_kib": rss_now,
+        "peak_rss_reset": rss_reset,
+        "drain_s": drain_s,
+    }
+
+
+JOBS: dict[str, Callable[[Job], Coroutine[Any, Any, dict[str, Any]]]] = {
+    "round_trips": round_trips,
+    "sequential": sequential,
+    "owner_requests": owner_requests,
+    "closed_loop": closed_loop,
+}
+
+
+def main() -> int:
+    job = json.load(sys.stdin)
+    result = asyncio.run(JOBS[job["kind"]](job))
+    json.dump(result, sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

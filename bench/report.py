@@ -1,0 +1,467 @@
+"""Turn the measured figures (`bench.scenarios.run()`) into RESULTS.md.
+
+Nothing here measures: every number comes from the results dict, and every figure is
+shown as min / median / max over the repeated runs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from .procs import SYSTEMS
+from .stats import Spread
+
+Row = Sequence[str]
+
+
+def _table(header: Row, rows: Iterable[Row]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _spread(runs: Sequence[Any], get: Callable[[Any], float | None], digits: int = 1) -> str:
+    values = [math.nan if (v := get(run)) is None else float(v) for run in runs]
+    return Spread.of(values).format(digits)
+
+
+def _at(run: Any, path: Sequence[str]) -> float | None:
+    value = run
+    for step in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(step)
+    return None if value is None else float(value)
+
+
+def _spread_at(runs: Sequence[Any], *path: str, digits: int = 1) -> str:
+    """The spread of the figure found at `path` in each run."""
+    return _spread(runs, lambda run: _at(run, path), digits)
+
+
+def _median(runs: Sequence[Any], get: Callable[[Any], float | None]) -> float:
+    values = [math.nan if (v := get(run)) is None else float(v) for run in runs]
+    return Spread.of(values).median
+
+
+def _counts(items: Iterable[dict[str, int]]) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for item in items:
+        for key, value in item.items():
+            total[key] = total.get(key, 0) + value
+    return total
+
+
+def render(results: dict[str, Any], total_s: float) -> str:
+    parts = [
+        _header(results, total_s),
+        _machine(results),
+        _method(results),
+        _round_trips(results),
+        _caller_screen(results),
+        _owner_requests(results),
+        _closed_loop(results),
+        _observations(results),
+    ]
+    return "\n\n".join(part for part in parts if part).rstrip() + "\n"
+
+
+def _header(results: dict[str, Any], total_s: float) -> str:
+    config = results["config"]
+    repeats = config["repeats"]
+    mode = "quick smoke run" if config["mode"] == "quick" else "full run"
+    return (
+        "# Benchmark results\n\n"
+        f"Written by `python -m bench` ({mode}, {repeats} repeat(s) of every scenario; the "
+        f"whole run took {total_s:.0f} s). Every figure is **min / median / max over the "
+        f"{repeats} run(s)**; latencies in milliseconds, percentiles of each run interpolated "
+        "linearly between the closest ranks."
+    )
+
+
+def _machine(results: dict[str, Any]) -> str:
+    m = results["machine"]
+    pinning = results["pinning"]
+    packages = ", ".join(f"{name} {version}" for name, version in m["packages"].items())
+    affinity = "; ".join(
+        f"{phase}: gateway on cores {a.get('gateway')}, owners on cores {a.get('owners')}"
+        for phase, a in pinning.get("affinity", {}).items()
+    )
+    rows = [
+        ("Date", m["date"]),
+        ("CPU", m["cpu_model"]),
+        ("Cores", f"{m['logical_cpus']} logical, {m['usable_cpus']} usable by the benchmark"),
+        ("OS", m["os"]),
+        ("Python", m["python"]),
+        ("Packages", packages),
+        ("Code measured", f"commit {m['revision']}"),
+        (
+            "Pinning",
+            pinning["note"] + (f" (as the kernel reported: {affinity})" if affinity else ""),
+        ),
+    ]
+    return "## Machine\n\n" + _table(("", ""), rows)
+
+
+def _method(results: dict[str, Any]) -> str:
+    c = results["config"]
+    return (
+        "## How it was measured\n\n"
+        "- Real processes talking HTTP/1.1 on loopback, nothing else: the four demo owners "
+        "(`ownergraph owners`, one process), the gateway (`ownergraph serve`, uvicorn as "
+        "shipped, including its access log) and the load generator (an asyncio client on "
+        "aiohttp, its own process, keep-alive connections, 30 s timeout per request).\n"
+        "- Owner latency is the owners' `--latency-ms`: an asynchronous sleep before every "
+        "business reply, so concurrent calls overlap as with a remote system.\n"
+        "- Scenarios 1 and 2 and the 20 ms half of scenario 3 share one owners process and "
+        "one gateway process; the 0 ms half gets fresh ones. Each repeat runs every scenario "
+        "once, so repeats are spread over the run rather than back to back.\n"
+        f"- Sizes: caller screen {c['caller_requests']} requests after {c['caller_warmup']} "
+        f"warm-up; owner requests {c['size_queries']} queries per size after "
+        f"{c['size_warmup']} warm-up; closed loop {c['loop_duration_s']:.0f} s windows after "
+        f"{c['loop_warmup_s']:.1f} s warm-up at the same concurrency.\n"
+        "- An error is a non-200 answer, a transport failure or a GraphQL response with "
+        "`errors`."
+    )
+
+
+def _round_trips(results: dict[str, Any]) -> str:
+    runs = results.get("round_trips") or []
+    if not runs:
+        return ""
+    c = results["config"]
+    rows: list[Row] = []
+    for name in runs[0]:
+        rows.append(
+            (
+                name,
+                _spread_at(runs, name, "back_to_back", "p50"),
+                _spread_at(runs, name, "back_to_back", "max"),
+                _spread_at(runs, name, "spaced", "p50"),
+                _spread_at(runs, name, "spaced", "max"),
+            )
+        )
+    return (
+        "## 0. Round trip of a request that does no work\n\n"
+        "A baseline for everything below: `GET /healthz` (never delayed by `--latency-ms`) "
+        f"on one keep-alive connection per process, {c['rtt_count']} requests back to back "
+        f"(each sent as soon as the previous answer is read), then {c['rtt_spaced_count']} "
+        f"requests {1000 * c['rtt_gap_s']:.0f} ms apart. On loopback both should be about "
+        "a millisecond.\n\n"
+        + _table(
+            (
+                "target",
+                "back to back p50",
+                "back to back max",
+                f"{1000 * c['rtt_gap_s']:.0f} ms apart p50",
+                f"{1000 * c['rtt_gap_s']:.0f} ms apart max",
+            ),
+            rows,
+        )
+    )
+
+
+def _caller_screen(results: dict[str, Any]) -> str:
+    runs = results["caller_screen"]
+    if not runs:
+        return ""
+    latency = results["config"]["owner_latency_ms"]
+    rows: list[Row] = []
+    for label, path in (
+        ("gateway", ("gateway",)),
+        ("floor (wave-1 max + wave-2 max)", ("floor", "floor")),
+        ("  wave 1 max (crm, helpdesk, contactcenter)", ("floor", "wave1")),
+        ("  wave 2 max (erp account, erp invoices)", ("floor", "wave2")),
+    ):
+        rows.append((label, *(_spread_at(runs, *path, q) for q in ("p50", "p95", "p99"))))
+    rows.append(("**overhead** = gateway p50 - floor p50", _spread(runs, _overhead), "", ""))
+    owners = [
+        ("crm", "crm"),
+        ("helpdesk", "helpdesk"),
+        ("contactcenter", "contactcenter"),
+        ("erp account", "erp_account"),
+        ("erp invoices", "erp_invoices"),
+    ]
+    direct = _table(
+        ("owner call", "direct p50"),
+        ((label, _spread_at(runs, "floor", key, "p50")) for label, key in owners),
+    )
+    waits = _table(
+        ("system", "p50 of `extensions.owners.<system>.ms`"),
+        ((name, _spread_at(runs, "owner_wait_p50_ms", name)) for name in SYSTEMS),
+    )
+    errors = _counts(r["errors"] for r in runs)
+    n = runs[0]["gateway"]["n"]
+    cpu_line = (
+        "Gateway CPU per request (utime + stime over the measured part): "
+        f"{_spread_at(runs, 'gateway_cpu_per_request_ms', digits=2)} ms. CPU used by "
+        "processes outside the benchmark meanwhile: "
+        f"{_spread(runs, lambda r: _cpu_share(r['cpu'], 'others'), 0)} % of one core "
+        f"(steal {_spread(runs, lambda r: _cpu_share(r['cpu'], 'steal'), 0)} %)."
+    )
+    return (
+        f"## 1. Caller screen, concurrency 1, owners at {latency} ms\n\n"
+        "What one agent's screen costs when a call comes in, against the least the owners "
+        "themselves need for the same requests in the same two waves: the difference is what "
+        "the gateway adds.\n\n"
+        f"{n} sequential requests per run for customer C00013, each followed by one floor "
+        "iteration: the load generator makes the gateway's five owner requests itself (wave "
+        "1 in parallel, then wave 2 with the ERP code from the CRM's answer, in parallel) "
+        "and adds the slowest of each wave. The gateway starts the ERP as soon as the CRM "
+        "answers rather than after the whole of wave 1, so this floor is an upper bound on "
+        "the owners' share and the overhead a lower bound.\n\n"
+        + _table(("", "p50", "p95", "p99"), rows)
+        + "\n\nEach owner call timed directly (p50), and the wait the gateway itself reports "
+        "for each system (its `extensions.owners`, p50 per run; erp covers both calls):\n\n"
+        + direct
+        + "\n\n"
+        + waits
+        + f"\n\n{cpu_line}\n\nErrors: {_error_text(errors)}."
+    )
+
+
+def _cpu_share(cpu: dict[str, Any], name: str) -> float | None:
+    seconds = cpu["cpu_s"].get(name)
+    return None if seconds is None else 100 * seconds / cpu["elapsed_s"]
+
+
+def _overhead(run: dict[str, Any]) -> float:
+    return float(run["overhead_p50_ms"])
+
+
+def _error_text(errors: dict[str, int]) -> str:
+    if not errors:
+        return "none"
+    return ", ".join(f"{count} {kind}" for kind, count in sorted(errors.items()))
+
+
+def _owner_requests(results: dict[str, Any]) -> str:
+    repeats = results["owner_requests"]
+    if not repeats:
+        return ""
+    latency = results["config"]["owner_latency_ms"]
+    sizes = [row["size"] for row in repeats[0]]
+    rows: list[Row] = []
+    for index, size in enumerate(sizes):
+        runs = [repeat[index] for repeat in repeats]
+        rows.append(
+            (
+                str(size),
+                _spread(runs, lambda r: r["latency"]["p50"]),
+                _spread(runs, lambda r: r["latency"]["p95"]),
+                *(_spread_at(runs, "requests_per_query", name, digits=2) for name in SYSTEMS),
+                _spread(runs, lambda r: sum(r["requests_per_query"].values()), 2),
+                _spread(runs, lambda r: sum(r["keys_per_query"].values()), 1),
+                _spread_at(runs, "gateway_cpu_per_request_ms", digits=2),
+            )
+        )
+    totals = {
+        size: [sum(repeat[i]["requests_per_query"].values()) for repeat in repeats]
+        for i, size in enumerate(sizes)
+    }
+    all_totals = {round(v, 6) for values in totals.values() for v in values}
+    if len(all_totals) == 1:
+        verdict = (
+            f"Owner requests per query are the same at every N: {all_totals.pop():g} in every "
+            "run — one request per owner entity and wave, however many customers."
+        )
+    else:
+        spread = ", ".join(
+            f"N={size}: {Spread.of(values).format(2)}" for size, values in totals.items()
+        )
+        verdict = f"**Owner requests per query change with N** ({spread})."
+    route_lines = []
+    for index, size in enumerate(sizes):
+        routes = repeats[0][index]["routes_per_query"]
+        listed = "; ".join(
+            f"{name}: " + ", ".join(f"`{route}` {count:g}" for route, count in sorted(r.items()))
+            for name, r in routes.items()
+            if r
+        )
+        route_lines.append(f"- N={size}: {listed}")
+    route_text = "\n".join(route_lines)
+    errors = _counts(row["errors"] for repeat in repeats for row in repeat)
+    queries = repeats[0][0]["latency"]["n"]
+    return (
+        f"## 2. Owner requests per query against N (no N+1), owners at {latency} ms\n\n"
+        "Whether asking for more customers costs more owner requests (the N+1 problem) or "
+        "only bigger batches: owner requests are counted by the owners themselves "
+        "(`/_stats`, reset before and read after the measured queries).\n\n"
+        f"Query: `customers(ids: [N ids]) {{ displayName credit {{ balance }} "
+        f"invoices {{ number }} tickets {{ id }} interactions {{ channel }} }}`, N random "
+        f"distinct ids, {queries} sequential queries per N and run.\n\n"
+        + _table(
+            (
+                "N",
+                "latency p50",
+                "latency p95",
+                *(f"{name} req/query" for name in SYSTEMS),
+                "total req/query",
+                "keys/query",
+                "gateway CPU ms/query",
+            ),
+            rows,
+        )
+        + f"\n\n{verdict}\n\nRequests per query by route (first run):\n\n{route_text}\n\n"
+        f"Errors: {_error_text(errors)}."
+    )
+
+
+def _closed_loop(results: dict[str, Any]) -> str:
+    runs = results["closed_loop"]
+    if not runs:
+        return ""
+    groups: dict[tuple[int, int], list[dict[str, Any]]] = {}
+    for run in runs:
+        groups.setdefault((run["owner_latency_ms"], run["concurrency"]), []).append(run)
+    rows: list[Row] = []
+    resources: list[Row] = []
+    error_lines: list[str] = []
+    for (latency, concurrency), group in sorted(groups.items()):
+        label = (f"{latency} ms", str(concurrency))
+        errors = sum(r["errors"] for r in group)
+        completed = sum(r["completed"] for r in group)
+        rows.append(
+            (
+                *label,
+                _spread(group, lambda r: r["rps"]),
+                _spread(group, lambda r: r["latency"]["p50"]),
+                _spread(group, lambda r: r["latency"]["p95"]),
+                _spread(group, lambda r: r["latency"]["p99"]),
+                _spread(group, lambda r: r["errors"], 0) + f" ({errors} of {completed})",
+            )
+        )
+        resources.append(
+            (
+                *label,
+                _spread(group, lambda r: r["cpu_s"]["gateway"], 2),
+                _spread(group, lambda r: _share(r, "gateway"), 0),
+                _spread(group, lambda r: r["gateway_cpu_per_request_ms"], 2),
+                _spread(group, lambda r: r["gateway_peak_rss_mib"]),
+                _spread(group, lambda r: _share(r, "owners"), 0),
+                _spread(group, lambda r: _share(r, "loadgen"), 0),
+                _spread(group, lambda r: _share(r, "others"), 0),
+                _spread(group, lambda r: _share(r, "steal"), 0),
+            )
+        )
+        if errors:
+            codes = _counts(r["error_codes"] for r in group)
+            kinds = _counts({k: v for k, v in r["outcomes"].items() if k != "ok"} for r in group)
+            samples = [s for r in group for s in r["error_samples"]][:3]
+            error_lines.append(
+                f"- owners at {latency} ms, concurrency {concurrency}: {_error_text(kinds)}; "
+                f"codes {codes or 'none'}; e.g. " + "; ".join(f"`{s}`" for s in samples)
+            )
+    window = results["config"]["loop_duration_s"]
+    reset = all(r["peak_rss_reset"] for r in runs)
+    rss_note = (
+        "reset (`clear_refs`) at the start of each window, so it is the peak of that window"
+        if reset
+        else "could not be reset between runs, so it is the peak since the gateway started"
+    )
+    text = (
+        "## 3. Closed loop: throughput and latency under load\n\n"
+        "How much one gateway process serves, and how latency grows, when many caller "
+        "screens are open at once: each worker sends the caller-screen query for a random "
+        "customer (C00001 to C10000, id written into the query) as soon as its previous one "
+        f"answered; {window:.0f} s measured windows.\n\n"
+        + _table(("owners", "concurrency", "requests/s", "p50", "p95", "p99", "errors"), rows)
+        + "\n\nCPU seconds are utime + stime deltas from `/proc/<pid>/stat` over the window; "
+        "the CPU share is those seconds over the window's length (100 % = one core busy). "
+        "Other processes: busy time of the whole machine (`/proc/stat`) minus the three "
+        "processes of the benchmark; steal: time the host did not give the virtual CPUs. "
+        f"Peak RSS is the gateway's VmHWM, {rss_note}.\n\n"
+        + _table(
+            (
+                "owners",
+                "concurrency",
+                "gateway CPU s",
+                "gateway CPU %",
+                "gateway CPU ms/request",
+                "gateway peak RSS MiB",
+                "owners CPU %",
+                "load generator CPU %",
+                "other processes CPU %",
+                "steal %",
+            ),
+            resources,
+        )
+    )
+    if error_lines:
+        text += "\n\nErrors seen:\n\n" + "\n".join(error_lines)
+    return text
+
+
+def _share(run: dict[str, Any], name: str) -> float | None:
+    seconds = run["cpu_s"].get(name)
+    return None if seconds is None else 100 * seconds / run["window_s"]
+
+
+def _observations(results: dict[str, Any]) -> str:
+    notes: list[str] = []
+    screens = results["caller_screen"]
+    if screens:
+        gw = _median(screens, lambda r: r["gateway"]["p50"])
+        floor = _median(screens, lambda r: r["floor"]["floor"]["p50"])
+        overhead = _median(screens, _overhead)
+        notes.append(
+            f"Caller screen at concurrency 1: the gateway's median p50 is {gw:.1f} ms against "
+            f"a floor of {floor:.1f} ms, so it adds {overhead:.1f} ms "
+            f"({100 * overhead / gw:.0f} % of what the agent waits)."
+        )
+    trips = results.get("round_trips") or []
+    stalled: list[str] = []
+    for name in trips[0] if trips else []:
+        close = Spread.of([_at(r, (name, "back_to_back", "p50")) or math.nan for r in trips])
+        apart = Spread.of([_at(r, (name, "spaced", "p50")) or math.nan for r in trips])
+        if close.median > 10 and close.median > 5 * apart.median:
+            stalled.append(f"`{name}` {close.median:.1f} ms vs {apart.median:.1f} ms")
+    if stalled:
+        notes.append(
+            "A request sent on a keep-alive connection right after the previous answer is "
+            "much slower than one sent after a pause (p50 back to back vs spaced: "
+            + ", ".join(stalled)
+            + "). Every call that reuses a connection used moments before pays that, so "
+            "figures where owner connections are reused quickly (scenario 2's back-to-back "
+            "queries, scenario 3) include it."
+        )
+    loops = results["closed_loop"]
+    if loops:
+        best = max(loops, key=lambda r: r["rps"])
+        groups: dict[tuple[int, int], list[dict[str, Any]]] = {}
+        for run in loops:
+            groups.setdefault((run["owner_latency_ms"], run["concurrency"]), []).append(run)
+        saturated = sorted(
+            key
+            for key, group in groups.items()
+            if _median(group, lambda r: _share(r, "gateway")) >= 90
+        )
+        notes.append(
+            f"Highest throughput of a single run: {best['rps']:.0f} requests/s (owners at "
+            f"{best['owner_latency_ms']} ms, concurrency {best['concurrency']})."
+        )
+        if saturated:
+            listed = ", ".join(f"owners {ms} ms / concurrency {c}" for ms, c in saturated)
+            notes.append(
+                "The gateway process kept its core at least 90 % busy (median of the runs) "
+                f"in: {listed} — there the gateway's own CPU time per request sets the "
+                "throughput, not the owners."
+            )
+        others = _median(loops, lambda r: _share(r, "others"))
+        if others >= 20:
+            notes.append(
+                f"Processes outside the benchmark used a median {others:.0f} % of one core "
+                "during the closed-loop windows (table above), on a machine with "
+                f"{results['machine']['logical_cpus']} cores: the throughput and CPU figures "
+                "are what the gateway got while sharing the machine, likely pessimistic."
+            )
+        total_errors = sum(r["errors"] for r in loops)
+        total = sum(r["completed"] for r in loops)
+        notes.append(f"Errors under load: {total_errors} of {total} requests.")
+    if not notes:
+        return ""
+    return "## Observations (computed from the figures above)\n\n" + "\n".join(
+        f"- {note}" for note in notes
+    )
