@@ -9,29 +9,23 @@ from typing import Any
 import httpx
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
-from strawberry.asgi import GraphQL
+from strawberry.extensions import DisableIntrospection, SchemaExtension
 
 from resolvers import Context, Gateway, iso
-from schema import Graph, build_graph, load_ownership
+from schema import Ownership, build_graph, load_ownership
 from sources import open_source
 
+from .audit import AuditLog, audit_extension
+from .auth import ApiKey, Authenticator, JWTConfig, demo_keys, load_keys_file
 from .deadline import DeadlineMiddleware
+from .graphiql import SAMPLE_QUERY, graphiql_html
+from .graphql_http import GraphQLEndpoint
+from .limits import limit_extensions
 from .settings import Settings
-
-
-class GraphQLApp(GraphQL[Context, None]):
-    """Strawberry's ASGI endpoint with our per-request context."""
-
-    def __init__(self, graph: Graph, gateway: Gateway, *, graphiql: bool) -> None:
-        super().__init__(graph.schema, graphql_ide="graphiql" if graphiql else None)
-        self.gateway = gateway
-
-    async def get_context(self, request: Any, response: Any) -> Context:
-        deadline = getattr(request.state, "deadline", None)
-        return Context(self.gateway, request, response, deadline)
 
 
 def readiness(gateway: Gateway) -> dict[str, Any]:
@@ -55,6 +49,26 @@ def readiness(gateway: Gateway) -> dict[str, Any]:
     return {"status": "degraded" if degraded else "ready", "owners": owners}
 
 
+def _authenticator(
+    settings: Settings, ownership: Ownership, http: httpx.AsyncClient
+) -> Authenticator:
+    keys: dict[str, ApiKey] = {}
+    if settings.demo_keys:
+        keys.update(demo_keys())
+    if settings.api_keys_file is not None:
+        keys.update(load_keys_file(settings.api_keys_file, ownership.roles))
+    jwt_config = None
+    if settings.jwt_issuer and settings.jwt_audience:
+        jwt_config = JWTConfig(
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            secret=settings.jwt_secret,
+            jwks=settings.jwt_jwks,
+            roles_claim=settings.jwt_roles_claim,
+        )
+    return Authenticator(keys, ownership.roles, jwt_config, http)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -62,8 +76,9 @@ def create_app(
 ) -> Starlette:
     """Load and check the ownership map, build the graph, and return the app.
 
-    A bad map fails here, at start-up, with every problem listed. `transports`
-    replaces the HTTP transport of named systems (tests use MockTransport).
+    A bad map, keys file or setting fails here, at start-up, naming the
+    problem. `transports` replaces the HTTP transport of named systems (tests
+    use MockTransport).
 
     The app closes its owner connections in its lifespan. When mounting it in
     another Starlette app, pass `app.router.lifespan_context` of this app to
@@ -71,17 +86,42 @@ def create_app(
     """
     settings = settings or Settings.from_env()
     ownership = load_ownership(settings.ownership_path, settings.env)
-    graph = build_graph(ownership, phone_region=settings.phone_region)
+    extensions: list[type[SchemaExtension]] = [*limit_extensions(settings.limits, ownership)]
+    if not settings.introspection:
+        extensions.append(DisableIntrospection)
+    audit = AuditLog.open(settings.audit_log, settings.audit_key)
+    if audit is not None:
+        extensions.append(audit_extension(audit, ownership))
+    graph = build_graph(ownership, phone_region=settings.phone_region, extensions=extensions)
     transports = transports or {}
     gateway = Gateway(
         ownership,
-        graph.plan,
+        graph.plan_for,
         {
             name: open_source(system, transports.get(name))
             for name, system in ownership.systems.items()
         },
     )
-    graphql = GraphQLApp(graph, gateway, graphiql=settings.graphiql)
+    http = httpx.AsyncClient()  # for fetching JWKS from an identity provider
+    authenticator = _authenticator(settings, ownership, http)
+
+    async def context(request: Request) -> Context:
+        viewer = await authenticator.viewer(request.headers.get("authorization"))
+        deadline = getattr(request.state, "deadline", None)
+        return Context(gateway, request, None, deadline, viewer)
+
+    graphiql = None
+    if settings.graphiql:
+        demo_header = {"Authorization": "Bearer demo-agent"} if settings.demo_keys else None
+        graphiql = graphiql_html(SAMPLE_QUERY, demo_header)
+    endpoint = GraphQLEndpoint(
+        graph.schema,
+        context,
+        allow_get=settings.allow_get,
+        graphiql_html=graphiql,
+        max_body_bytes=settings.max_body_bytes,
+        hide_suggestions=not settings.introspection,
+    )
     sdl = graph.sdl()
 
     async def healthz(request: Request) -> Response:
@@ -95,7 +135,7 @@ def create_app(
         return PlainTextResponse(sdl, media_type="application/graphql; charset=utf-8")
 
     async def home(request: Request) -> Response:
-        return RedirectResponse("/graphql")
+        return RedirectResponse(str(request.url_for("graphql")))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -103,17 +143,30 @@ def create_app(
             yield
         finally:
             await gateway.aclose()
+            await http.aclose()
 
+    middleware = [Middleware(DeadlineMiddleware, default=settings.deadline)]
+    if settings.cors_origins:
+        middleware.insert(
+            0,
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.cors_origins),
+                allow_methods=["GET", "POST"],
+                allow_headers=["Authorization", "Content-Type", "X-Deadline-Ms"],
+                max_age=600,
+            ),
+        )
     app = Starlette(
         routes=[
             Route("/", home),
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphql", endpoint, name="graphql"),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/schema.graphql", schema_sdl),
         ],
         lifespan=lifespan,
-        middleware=[Middleware(DeadlineMiddleware, default=settings.deadline)],
+        middleware=middleware,
     )
     app.state.graph = graph
     app.state.gateway = gateway

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -14,19 +15,9 @@ import uvicorn
 
 from schema import OwnershipError, build_graph, load_ownership
 
-from .settings import Settings, SettingsError
-
-SAMPLE_QUERY = """\
-{
-  customer(id: "C00013") {
-    displayName
-    phones
-    credit { balance overdue currency }
-    invoices(status: UNPAID, first: 3) { number amount dueDate overdue }
-    tickets(first: 3) { id subject status priority }
-    interactions(first: 3) { channel direction at summary }
-  }
-}"""
+from .auth import DEMO_KEYS, KeysFileError, hash_key, new_key
+from .graphiql import SAMPLE_QUERY
+from .settings import DEMO, Settings, SettingsError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -35,7 +26,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.run(args))
-    except (OwnershipError, SettingsError) as error:
+    except (OwnershipError, SettingsError, KeysFileError) as error:
         print(error, file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -68,11 +59,19 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--ownership", type=Path, help="the ownership map (default ownership.yaml)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--demo-keys", action="store_true", help="also accept the demo API keys (demo-agent...)"
+    )
     serve.set_defaults(run=_serve)
 
     check = commands.add_parser("check", help="check the ownership map against the schema")
     check.add_argument("--ownership", type=Path, help="the ownership map (default ownership.yaml)")
     check.set_defaults(run=_check)
+
+    keys = commands.add_parser("keys", help="make a new API key and its keys-file entry")
+    keys.add_argument("--client", required=True, help="who will use the key, for the audit log")
+    keys.add_argument("--roles", required=True, help="comma-separated roles, e.g. agent")
+    keys.set_defaults(run=_new_key)
 
     schema = commands.add_parser("schema", help="print the schema (SDL) with each field's owner")
     schema.add_argument("--ownership", type=Path, help="the ownership map (default ownership.yaml)")
@@ -91,7 +90,23 @@ def _owner_options(parser: argparse.ArgumentParser, *, base_port_help: str) -> N
 
 
 def _settings(args: argparse.Namespace, environ: dict[str, str] | None = None) -> Settings:
-    return Settings.from_env(environ, ownership_path=getattr(args, "ownership", None))
+    return Settings.from_env(
+        environ,
+        ownership_path=getattr(args, "ownership", None),
+        demo_keys=True if getattr(args, "demo_keys", False) else None,
+    )
+
+
+def _new_key(args: argparse.Namespace) -> int:
+    roles = [role.strip() for role in args.roles.split(",") if role.strip()]
+    key = new_key()
+    print(f"API key for {args.client} (give it to the client; it is not stored anywhere):")
+    print(f"  {key}")
+    print("Entry for the keys file (OWNERGRAPH_API_KEYS_FILE):")
+    print(f"  - client: {json.dumps(args.client)}")
+    print(f"    roles: [{', '.join(roles)}]")
+    print(f"    sha256: {hash_key(key)}")
+    return 0
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -181,7 +196,7 @@ async def _run_demo(args: argparse.Namespace) -> int:
     environ = dict(os.environ)
     for name, url in urls.items():
         environ[f"OWNERGRAPH_{name.upper()}_URL"] = url
-    app = create_app(Settings.from_env(environ))
+    app = create_app(Settings.from_env(environ, **DEMO))
     server = uvicorn.Server(
         uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", access_log=False)
     )
@@ -213,7 +228,11 @@ def _print_welcome(host: str, port: int, owners: dict[str, str]) -> None:
         "or from a shell:",
         "",
         f"  curl -s {base}/graphql -H 'Content-Type: application/json' \\",
+        "    -H 'Authorization: Bearer demo-agent' \\",
         '    -d \'{"query": "{ customer(id: \\"C00013\\") { displayName credit { balance } } }"}\'',
+        "",
+        "Demo API keys (send as 'Authorization: Bearer <key>'; GraphiQL has the agent's):",
+        *(f"  {key:<16} role {role}" for key, role in DEMO_KEYS.items()),
         "",
         "Every response says who answered in extensions.owners. Ctrl-C stops everything.",
         "",

@@ -1,14 +1,21 @@
-"""Settings, read from the environment in one place."""
+"""Settings, read from the environment in one place.
+
+The defaults are the production posture: no GraphiQL, no introspection, no
+GET queries, no demo keys. `ownergraph demo` turns on what a demo needs.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 import phonenumbers
+
+from .limits import Limits
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -39,26 +46,41 @@ class Settings:
 
     ownership_path: Path = field(default_factory=default_ownership_path)
     phone_region: str = "IT"
-    graphiql: bool = True
     deadline: float = 2.0
     """Seconds a request may take; a client may ask for less with `X-Deadline-Ms`."""
+    graphiql: bool = False
+    introspection: bool = False
+    allow_get: bool = False
+    cors_origins: tuple[str, ...] = ()
+    api_keys_file: Path | None = None
+    demo_keys: bool = False
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    jwt_secret: str | None = None
+    jwt_jwks: str | None = None
+    jwt_roles_claim: str = "roles"
+    audit_log: str = "stdout"
+    """`stdout`, `stderr`, `off`, or a file to append to."""
+    audit_key: str | None = None
+    max_body_bytes: int = 100_000
+    limits: Limits = field(default_factory=Limits)
     env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
-        """Settings from `OWNERGRAPH_*` variables; keyword arguments win over them."""
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Settings from `OWNERGRAPH_*` variables; keyword arguments (not None) win over them."""
         environ = dict(os.environ if environ is None else environ)
-        values: dict[str, object] = {"env": MappingProxyType(environ)}
-        if path := environ.get("OWNERGRAPH_OWNERSHIP"):
-            values["ownership_path"] = Path(path)
-        if region := environ.get("OWNERGRAPH_PHONE_REGION"):
-            values["phone_region"] = region
-        if graphiql := environ.get("OWNERGRAPH_GRAPHIQL"):
-            values["graphiql"] = _flag("OWNERGRAPH_GRAPHIQL", graphiql)
-        if deadline := environ.get("OWNERGRAPH_DEADLINE_MS"):
-            values["deadline"] = _milliseconds("OWNERGRAPH_DEADLINE_MS", deadline) / 1000
+        values: dict[str, Any] = {"env": MappingProxyType(environ)}
+        limits: dict[str, Any] = {}
+        for name, (variable, parse) in _VARIABLES.items():
+            raw = environ.get(variable)
+            if raw:
+                target = limits if name in _LIMIT_FIELDS else values
+                target[name] = parse(variable, raw)
         values.update({k: v for k, v in overrides.items() if v is not None})
-        settings = cls(**values)  # type: ignore[arg-type]
+        if limits:
+            values["limits"] = replace(values.get("limits", Limits()), **limits)
+        settings = cls(**values)
         settings.check()
         return settings
 
@@ -67,16 +89,37 @@ class Settings:
             raise SettingsError(
                 "OWNERGRAPH_PHONE_REGION", self.phone_region, "an ISO 3166 region like IT or DE"
             )
+        jwt = (self.jwt_issuer, self.jwt_audience)
+        if (self.jwt_secret or self.jwt_jwks) and not all(jwt):
+            raise SettingsError(
+                "OWNERGRAPH_JWT_ISSUER", str(self.jwt_issuer), "an issuer and an audience for JWTs"
+            )
 
 
-def _milliseconds(name: str, value: str) -> int:
+def _text(name: str, value: str) -> str:
+    return value
+
+
+def _path(name: str, value: str) -> Path:
+    return Path(value)
+
+
+def _origins(name: str, value: str) -> tuple[str, ...]:
+    return tuple(origin.strip() for origin in value.split(",") if origin.strip())
+
+
+def _positive(name: str, value: str) -> int:
     try:
         number = int(value)
     except ValueError:
         number = 0
     if number <= 0:
-        raise SettingsError(name, value, "a whole number of milliseconds above 0")
+        raise SettingsError(name, value, "a whole number above 0")
     return number
+
+
+def _seconds_from_ms(name: str, value: str) -> float:
+    return _positive(name, value) / 1000
 
 
 def _flag(name: str, value: str) -> bool:
@@ -86,3 +129,33 @@ def _flag(name: str, value: str) -> bool:
     if lowered in _FALSE:
         return False
     raise SettingsError(name, value, "true or false")
+
+
+_LIMIT_FIELDS = frozenset(f.name for f in fields(Limits))
+_VARIABLES: dict[str, tuple[str, Callable[[str, str], Any]]] = {
+    "ownership_path": ("OWNERGRAPH_OWNERSHIP", _path),
+    "phone_region": ("OWNERGRAPH_PHONE_REGION", _text),
+    "deadline": ("OWNERGRAPH_DEADLINE_MS", _seconds_from_ms),
+    "graphiql": ("OWNERGRAPH_GRAPHIQL", _flag),
+    "introspection": ("OWNERGRAPH_INTROSPECTION", _flag),
+    "allow_get": ("OWNERGRAPH_ALLOW_GET", _flag),
+    "cors_origins": ("OWNERGRAPH_CORS_ORIGINS", _origins),
+    "api_keys_file": ("OWNERGRAPH_API_KEYS_FILE", _path),
+    "demo_keys": ("OWNERGRAPH_DEMO_KEYS", _flag),
+    "jwt_issuer": ("OWNERGRAPH_JWT_ISSUER", _text),
+    "jwt_audience": ("OWNERGRAPH_JWT_AUDIENCE", _text),
+    "jwt_secret": ("OWNERGRAPH_JWT_SECRET", _text),
+    "jwt_jwks": ("OWNERGRAPH_JWT_JWKS", _text),
+    "jwt_roles_claim": ("OWNERGRAPH_JWT_ROLES_CLAIM", _text),
+    "audit_log": ("OWNERGRAPH_AUDIT_LOG", _text),
+    "audit_key": ("OWNERGRAPH_AUDIT_KEY", _text),
+    "max_body_bytes": ("OWNERGRAPH_MAX_BODY_BYTES", _positive),
+    "max_tokens": ("OWNERGRAPH_MAX_TOKENS", _positive),
+    "max_depth": ("OWNERGRAPH_MAX_DEPTH", _positive),
+    "max_aliases": ("OWNERGRAPH_MAX_ALIASES", _positive),
+    "max_root_fields": ("OWNERGRAPH_MAX_ROOT_FIELDS", _positive),
+    "max_cost": ("OWNERGRAPH_MAX_COST", _positive),
+}
+
+DEMO = {"graphiql": True, "introspection": True, "allow_get": True, "demo_keys": True}
+"""What `ownergraph demo` turns on: GraphiQL, introspection, GET queries, the demo keys."""

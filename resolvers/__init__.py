@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .context import Context, Gateway, OwnerLoader
-from .errors import BadUserInput
+from .context import ANONYMOUS, Context, Gateway, OwnerLoader, Viewer
+from .errors import BadUserInput, Forbidden
 from .extensions import OwnersExtension, is_expected, should_mask_error
 from .freshness import RecordCache
 from .lookups import customer, customers
@@ -12,11 +12,13 @@ from .plan import FieldPlan, Plan, Record, compile_plan
 from .report import OwnerReport, iso
 
 __all__ = [
+    "ANONYMOUS",
     "MAX_LIST",
     "BadUserInput",
     "Context",
     "EntityRef",
     "FieldPlan",
+    "Forbidden",
     "Gateway",
     "Info",
     "OwnerLoader",
@@ -25,6 +27,7 @@ __all__ = [
     "Plan",
     "Record",
     "RecordCache",
+    "Viewer",
     "compile_plan",
     "customer",
     "customers",

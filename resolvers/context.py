@@ -7,7 +7,8 @@ its field declares `max_age`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -25,18 +26,29 @@ if TYPE_CHECKING:
 Params = tuple[tuple[str, str | int], ...]
 
 
+@dataclass(frozen=True)
+class Viewer:
+    """Who is asking: a client name for the audit, and the roles that decide what it may read."""
+
+    client: str
+    roles: frozenset[str]
+
+
+ANONYMOUS = Viewer(client="anonymous", roles=frozenset({"anonymous"}))
+
+
 class Gateway:
-    """What every request shares: the map, its compiled plan, the owners' clients."""
+    """What every request shares: the map, its compiled plans, the owners' clients."""
 
     def __init__(
         self,
         ownership: Ownership,
-        plan: Plan,
+        plan_for: Callable[[frozenset[str]], Plan],
         sources: Mapping[str, RestSource],
         cache: RecordCache | None = None,
     ) -> None:
         self.ownership = ownership
-        self.plan = plan
+        self.plan_for = plan_for
         self.sources = sources
         self.cache = cache if cache is not None else RecordCache()
 
@@ -119,9 +131,13 @@ class Context:
         request: Any = None,
         response: Any = None,
         deadline: Deadline | None = None,
+        viewer: Viewer = ANONYMOUS,
     ) -> None:
         self.gateway = gateway
-        self.plan = gateway.plan
+        self.viewer = viewer
+        self.plan = gateway.plan_for(viewer.roles)
+        self.customers: set[str] = set()
+        """Ids of the customers this request touched, for the audit log."""
         self.report = OwnerReport()
         self.request = request
         self.response = response

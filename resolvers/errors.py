@@ -15,3 +15,15 @@ class BadUserInput(Exception):
     @property
     def extensions(self) -> dict[str, Any]:
         return {"code": "BAD_USER_INPUT", "argument": self.argument}
+
+
+class Forbidden(Exception):
+    """The viewer's roles may not read this field; its owner is not asked for it."""
+
+    def __init__(self, coordinate: str) -> None:
+        self.coordinate = coordinate
+        super().__init__(f"Not allowed to read {coordinate}.")
+
+    @property
+    def extensions(self) -> dict[str, Any]:
+        return {"code": "FORBIDDEN"}

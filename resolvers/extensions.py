@@ -11,12 +11,12 @@ from strawberry.extensions import SchemaExtension
 from sources import OwnerError
 
 from .context import Context
-from .errors import BadUserInput
+from .errors import BadUserInput, Forbidden
 
 logger = logging.getLogger("ownergraph")
 
 # Errors whose message we wrote for clients; anything else is masked.
-_CLIENT_FACING = (GraphQLError, OwnerError, BadUserInput)
+_CLIENT_FACING = (GraphQLError, OwnerError, BadUserInput, Forbidden)
 
 
 class OwnersExtension(SchemaExtension):

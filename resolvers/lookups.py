@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from sources import OwnerError
 
-from .errors import BadUserInput
+from .errors import BadUserInput, Forbidden
 from .owned import MAX_LIST, EntityRef, Info, prefetch
 
 CUSTOMER = "Customer"
@@ -29,9 +29,13 @@ async def customers(info: Info, ids: Sequence[str]) -> list[EntityRef | None]:
 
 async def _find(info: Info, ids: list[str]) -> list[EntityRef | None]:
     context = info.context
-    refs = [EntityRef(CUSTOMER, i) for i in ids]
-    prefetch(context, refs, info)
     identity = context.plan.field(CUSTOMER, "id")
+    if not identity.allowed:
+        # Whether a customer exists is itself personal data: no lookup at all.
+        raise Forbidden(identity.ownership.coordinate)
+    refs = [EntityRef(CUSTOMER, i) for i in ids]
+    context.customers.update(ids)
+    prefetch(context, refs, info)
     loader = context.loader(identity)
     records = await asyncio.gather(*(loader.load(i) for i in ids), return_exceptions=True)
     result: list[EntityRef | None] = []

@@ -19,7 +19,7 @@ from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 from sources import OwnerError
 
 from .context import Context, Params
-from .errors import BadUserInput
+from .errors import BadUserInput, Forbidden
 from .freshness import Stale
 from .plan import FieldPlan
 
@@ -46,6 +46,8 @@ async def owned_value(root: Any, info: Info, **args: Any) -> Any:
     """Resolve the field `info` points at from its owner, as the ownership map says."""
     context = info.context
     plan = context.plan.field(root.type_name, info.field_name)
+    if not plan.allowed:
+        raise Forbidden(plan.ownership.coordinate)
     params = params_for(plan, args)
     record = await load_record(context, plan, root, params)
     if isinstance(record, Stale):
@@ -124,7 +126,7 @@ def prefetch(context: Context, refs: Sequence[EntityRef], info: Info) -> None:
             plan = context.plan.field(type_name, selected.name)
         except KeyError:
             continue
-        if plan.ownership.entity is None or plan.ownership.key != "id":
+        if not plan.allowed or plan.ownership.entity is None or plan.ownership.key != "id":
             continue
         try:
             params = params_for(plan, selected.arguments)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import copy
+import functools
 import logging
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 import strawberry
 from graphql import GraphQLError, GraphQLObjectType
-from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
+from strawberry.extensions import MaskErrors, ParserCache, SchemaExtension, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types import ExecutionContext
@@ -55,33 +56,56 @@ class CustomerSchema(strawberry.Schema):
                 logger.error("unexpected error at %s", error.path, exc_info=error.original_error)
 
 
-@dataclass(frozen=True)
 class Graph:
-    """The customer graph bound to one ownership map: schema, plan and map."""
+    """The customer graph bound to one ownership map: schema, map, and read plans.
 
-    schema: strawberry.Schema
-    plan: Plan
-    ownership: Ownership
+    `plan` may read every field; `plan_for(roles)` compiles (once per role set)
+    the plan of what those roles may read.
+    """
+
+    def __init__(self, schema: strawberry.Schema, ownership: Ownership, phone_region: str) -> None:
+        self.schema = schema
+        self.ownership = ownership
+        self.phone_region = phone_region
+        self.plan = self.plan_for(None)
+
+    @functools.lru_cache(maxsize=64)  # noqa: B019 - one graph per app, living as long
+    def plan_for(self, roles: frozenset[str] | None) -> Plan:
+        return compile_plan(self.schema._schema, self.ownership, self.phone_region, roles)
 
     def sdl(self) -> str:
         return self.schema.as_str() + "\n"
 
 
-def build_graph(ownership: Ownership, *, phone_region: str = "IT") -> Graph:
-    """The executable customer graph, or `OwnershipError` naming every mismatch."""
+def build_graph(
+    ownership: Ownership,
+    *,
+    phone_region: str = "IT",
+    extensions: Sequence[type[SchemaExtension]] = (),
+) -> Graph:
+    """The executable customer graph, or `OwnershipError` naming every mismatch.
+
+    `extensions` come first: the service adds its limits and audit there.
+    """
     schema = CustomerSchema(
         query=Query,
         types=ALL_TYPES,
         # Clients send the same documents again and again (with variables):
         # parsing and validating each once, not per request, saves CPU.
-        extensions=[ParserCache, ValidationCache, OwnersExtension, MaskUnexpectedErrors],
+        extensions=[
+            *extensions,
+            ParserCache,
+            ValidationCache,
+            OwnersExtension,
+            MaskUnexpectedErrors,
+        ],
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
     )
     problems = check_binding(schema._schema, ownership, COMPOSED_TYPES)
     if problems:
         raise OwnershipError(problems)
     _annotate_owners(schema, ownership)
-    return Graph(schema, compile_plan(schema._schema, ownership, phone_region), ownership)
+    return Graph(schema, ownership, phone_region)
 
 
 def _annotate_owners(schema: strawberry.Schema, ownership: Ownership) -> None:

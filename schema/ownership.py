@@ -93,6 +93,17 @@ class FieldOwnership:
     def coordinate(self) -> str:
         return f"{self.type_name}.{self.name}"
 
+    def readable_by(self, roles: frozenset[str]) -> bool:
+        """Whether any of `roles` may read this field.
+
+        `read:` decides when given. Without it, a field classed `none` is open
+        to every role (anonymous included) and any other class to none: deny
+        by default, so a new personal field is never exposed by omission.
+        """
+        if self.read:
+            return not self.read.isdisjoint(roles)
+        return self.data_class == "none"
+
 
 @dataclass(frozen=True)
 class TypeOwnership:

@@ -90,6 +90,7 @@ def owners(demo_data: Path) -> Iterator[dict[str, str]]:
 def gateway_process(owner_urls: Mapping[str, str]) -> Iterator[str]:
     port = free_ports(1)
     env = {f"OWNERGRAPH_{name.upper()}_URL": url for name, url in owner_urls.items()}
+    env.update(OWNERGRAPH_DEMO_KEYS="true", OWNERGRAPH_GRAPHIQL="true", OWNERGRAPH_AUDIT_LOG="off")
     url = f"http://127.0.0.1:{port}"
     with running(["serve", "--port", str(port)], [url], env):
         yield url
@@ -123,9 +124,14 @@ def owner_stats(owners: dict[str, str]) -> Owners:
     return counters
 
 
-def query(url: str, document: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+def query(
+    url: str, document: str, variables: dict[str, Any] | None = None, key: str = "demo-backoffice"
+) -> dict[str, Any]:
     response = httpx.post(
-        f"{url}/graphql", json={"query": document, "variables": variables or {}}, timeout=30
+        f"{url}/graphql",
+        json={"query": document, "variables": variables or {}},
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=30,
     )
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()

@@ -76,10 +76,14 @@ async def gateway(
     owners: dict[str, str], ownership: Path, **urls: str
 ) -> AsyncIterator[httpx.AsyncClient]:
     env = {f"OWNERGRAPH_{name.upper()}_URL": url for name, url in {**owners, **urls}.items()}
-    app = create_app(Settings.from_env(env, ownership_path=ownership))
+    settings = Settings.from_env(env, ownership_path=ownership, demo_keys=True, audit_log="off")
+    app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://og") as client:
+        headers = {"Authorization": "Bearer demo-agent"}
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://og", headers=headers
+        ) as client:
             yield client
 
 

@@ -18,6 +18,7 @@ from ownergraph.demo import SYSTEMS, create_owner_app
 from schema import OwnershipError
 
 ROOT = Path(__file__).resolve().parents[2]
+BACKOFFICE = {"Authorization": "Bearer demo-backoffice"}
 
 
 def owner_transports(
@@ -34,7 +35,9 @@ def owner_transports(
 async def client_for(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://og") as client,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://og", headers=BACKOFFICE
+        ) as client,
     ):
         yield client
 
@@ -47,7 +50,7 @@ async def post(client: httpx.AsyncClient, document: str, path: str = "/graphql")
 
 
 def settings() -> Settings:
-    return Settings(ownership_path=ROOT / "ownership.yaml")
+    return Settings(ownership_path=ROOT / "ownership.yaml", demo_keys=True, audit_log="off")
 
 
 async def test_a_query_reaches_every_owner(demo_data: Path) -> None:
@@ -151,7 +154,7 @@ async def test_the_schema_and_the_home_page(demo_data: Path) -> None:
         home = await client.get("/")
     assert sdl.text == (ROOT / "schema" / "schema.graphql").read_text()
     assert sdl.headers["content-type"].startswith("application/graphql")
-    assert home.status_code in (302, 307) and home.headers["location"] == "/graphql"
+    assert home.status_code in (302, 307) and home.headers["location"].endswith("/graphql")
 
 
 def test_a_bad_map_fails_at_start_up(tmp_path: Path) -> None:

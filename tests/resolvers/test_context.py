@@ -43,7 +43,7 @@ def crm_gateway(cache: RecordCache | None = None) -> tuple[Gateway, list[list[st
 
     ownership = GRAPH.ownership
     sources = {"crm": open_source(ownership.systems["crm"], httpx.MockTransport(handler))}
-    return Gateway(ownership, GRAPH.plan, sources, cache), batches
+    return Gateway(ownership, GRAPH.plan_for, sources, cache), batches
 
 
 async def test_loads_in_one_tick_become_one_batch_in_key_order() -> None:

@@ -1,0 +1,160 @@
+"""The audit log: one JSON line per operation, saying who read what, never the values.
+
+Each line: when, which client with which roles, the operation's name and the
+SHA-256 of its document, the field coordinates it asked for (`Customer.phones`)
+with the decision on each (allowed or denied), the customers it touched as
+pseudonyms (an HMAC of the id, so lines about one customer can be linked by
+whoever holds the key, and by no one else), the owners called and the outcome.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    TypeInfo,
+    TypeInfoVisitor,
+    Visitor,
+    get_named_type,
+    visit,
+)
+from strawberry.extensions import SchemaExtension
+
+from resolvers import Context, iso
+from schema import Ownership
+
+
+class AuditLog:
+    """Where audit lines go, and the key that makes customer ids pseudonymous."""
+
+    def __init__(self, stream: IO[str], key: bytes) -> None:
+        self._stream = stream
+        self._key = key
+
+    @classmethod
+    def open(cls, destination: str, key: str | None) -> AuditLog | None:
+        """`stdout`, `stderr`, `off`, or a file path (appended to).
+
+        Without a key, pseudonyms are stable only for this process's life.
+        """
+        secret = key.encode() if key else secrets.token_bytes(32)
+        if destination == "off":
+            return None
+        if destination == "stdout":
+            return cls(sys.stdout, secret)
+        if destination == "stderr":
+            return cls(sys.stderr, secret)
+        return cls(Path(destination).open("a", encoding="utf-8", buffering=1), secret)
+
+    def pseudonym(self, customer_id: str) -> str:
+        return hmac.new(self._key, customer_id.encode(), hashlib.sha256).hexdigest()[:20]
+
+    def write(self, entry: dict[str, Any]) -> None:
+        self._stream.write(json.dumps(entry, separators=(",", ":"), sort_keys=True) + "\n")
+        self._stream.flush()
+
+
+def audit_extension(log: AuditLog, ownership: Ownership) -> type[SchemaExtension]:
+    """A schema extension class writing one line to `log` per operation."""
+
+    class Audit(SchemaExtension):
+        def on_operation(self) -> Iterator[None]:
+            started = time.perf_counter()
+            at = datetime.now(UTC)
+            yield
+            log.write(self.entry(at, time.perf_counter() - started))
+
+        def entry(self, at: datetime, seconds: float) -> dict[str, Any]:
+            execution = self.execution_context
+            context = execution.context
+            query = execution.query or ""
+            result = execution.result
+            errors = list(getattr(result, "errors", None) or execution.pre_execution_errors or [])
+            data = getattr(result, "data", None)
+            fields = _requested(
+                execution.schema._schema, execution.graphql_document, execution.operation_name
+            )
+            viewer = context.viewer if isinstance(context, Context) else None
+            roles = viewer.roles if viewer else frozenset()
+            entry: dict[str, Any] = {
+                "at": iso(at),
+                "client": viewer.client if viewer else None,
+                "roles": sorted(roles),
+                "operation": execution.operation_name,
+                "document": hashlib.sha256(query.encode()).hexdigest(),
+                "fields": fields,
+                "denied": sorted(f for f in fields if not _readable(ownership, f, roles)),
+                "customers": sorted(log.pseudonym(i) for i in context.customers)
+                if isinstance(context, Context)
+                else [],
+                "owners": sorted(
+                    name
+                    for name, report in (
+                        context.report.as_dict().items() if isinstance(context, Context) else ()
+                    )
+                    if report["calls"]
+                ),
+                "outcome": _outcome(data, errors),
+                "errors": sorted(
+                    {str((e.extensions or {}).get("code", "GRAPHQL")) for e in errors}
+                ),
+                "ms": round(seconds * 1000, 1),
+            }
+            return entry
+
+    return Audit
+
+
+def _outcome(data: Any, errors: list[Any]) -> str:
+    if not errors:
+        return "ok"
+    return "partial" if data is not None else "rejected"
+
+
+def _readable(ownership: Ownership, coordinate: str, roles: frozenset[str]) -> bool:
+    type_name, _, name = coordinate.partition(".")
+    entry = ownership.types.get(type_name)
+    field = entry.fields.get(name) if entry else None
+    return field is None or field.readable_by(roles)
+
+
+def _requested(
+    schema: GraphQLSchema, document: DocumentNode | None, operation_name: str | None
+) -> list[str]:
+    """Coordinates (`Type.field`) the operation selects, fragments included."""
+    if document is None:
+        return []
+    type_info = TypeInfo(schema)
+    found: set[str] = set()
+    chosen = [
+        d
+        for d in document.definitions
+        if not isinstance(d, OperationDefinitionNode)
+        or operation_name is None
+        or (d.name is not None and d.name.value == operation_name)
+    ]
+
+    class Collect(Visitor):
+        def enter_field(self, node: FieldNode, *_args: Any) -> None:
+            parent = type_info.get_parent_type()
+            if parent is not None and not node.name.value.startswith("__"):
+                found.add(f"{get_named_type(parent).name}.{node.name.value}")
+
+    # The chosen operation and every fragment: a fragment only the other
+    # operations of a multi-operation document use may be over-reported,
+    # which errs on the side of accountability.
+    visit(document.__class__(definitions=tuple(chosen)), TypeInfoVisitor(type_info, Collect()))
+    return sorted(found)

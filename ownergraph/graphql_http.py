@@ -1,0 +1,414 @@
+"""GraphQL over HTTP as the spec says: media types, status codes and request limits.
+
+`GraphQLEndpoint` is the ASGI app behind ``/graphql``. It answers
+``application/graphql-response+json`` (400 when nothing was executed) or
+``application/json`` (200 for any GraphQL response), refuses what the spec
+forbids with its own status codes, and calls `strawberry.Schema.execute`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from functools import lru_cache
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError, OperationDefinitionNode, parse
+from graphql import OperationType as DocumentOperationType
+from starlette.requests import ClientDisconnect, Request
+from starlette.types import Receive, Scope, Send
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
+
+from .errors import HTTPClientError
+
+__all__ = ["GRAPHQL_RESPONSE_JSON", "JSON", "GraphQLEndpoint"]
+
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+JSON = "application/json"
+
+_CONTENT_TYPES = {
+    GRAPHQL_RESPONSE_JSON: b"application/graphql-response+json; charset=utf-8",
+    JSON: b"application/json; charset=utf-8",
+}
+_HTML = b"text/html; charset=utf-8"
+_VARY = (b"vary", b"Accept")
+
+# Subscriptions need a stream; a single HTTP answer cannot carry one.
+_POST_OPERATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
+# Repeats the check made on the parsed document, so that no disagreement
+# between the two parsers can ever run a mutation over GET.
+_GET_OPERATIONS = frozenset({OperationType.QUERY})
+
+# graphql-core appends " Did you mean 'a', 'b', or 'c'?" (or "... the enum
+# value 'X'?", "... to use an inline fragment on 'T'?"); names cannot hold '?'.
+_SUGGESTION = re.compile(r" Did you mean [^?]*\?")
+
+# One encoder built once: `json.dumps` with options builds a new one per call.
+# NaN and Infinity are not JSON, so refuse them rather than send them.
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+
+_JSON_TYPES: dict[type, str] = {
+    dict: "an object",
+    list: "an array",
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "a boolean",
+    type(None): "null",
+}
+
+
+class GraphQLEndpoint:
+    """The GraphQL-over-HTTP endpoint: an ASGI app executing `schema`.
+
+    `context` builds the per-request context from the Starlette request; an
+    `HTTPClientError` it raises is answered with its status and headers and
+    nothing is executed. Queries are accepted over GET only with `allow_get`;
+    `graphiql_html`, when given, is served to browsers asking for the endpoint
+    with GET. A body larger than `max_body_bytes` is refused with 413.
+    `hide_suggestions` strips graphql-core's "Did you mean ...?" from error
+    messages, so that a schema without introspection cannot be probed by typos.
+    """
+
+    def __init__(
+        self,
+        schema: strawberry.Schema,
+        context: Callable[[Request], Awaitable[Any]],
+        *,
+        allow_get: bool = False,
+        graphiql_html: str | None = None,
+        max_body_bytes: int = 100_000,
+        hide_suggestions: bool = False,
+    ) -> None:
+        self.schema = schema
+        self.context = context
+        self.allow_get = allow_get
+        self.graphiql = graphiql_html.encode() if graphiql_html is not None else None
+        self.max_body_bytes = max_body_bytes
+        self.hide_suggestions = hide_suggestions
+        self.allowed_methods = "GET, POST" if allow_get or graphiql_html is not None else "POST"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            if scope["type"] == "websocket":
+                # Subscriptions are not served: refuse the handshake, don't leave it hanging.
+                await send({"type": "websocket.close", "code": 1008})
+            return
+        request = Request(scope, receive)
+        method = scope["method"]
+        headers = request.headers
+        accept = headers.get("accept") or ""
+        # Refusals decided on the request line and headers alone are answered
+        # in plain JSON: nothing says yet what the client can read.
+        if method == "POST":
+            refusal = self._check_post_headers(headers)
+        elif method == "GET":
+            if self.graphiql is not None and self._wants_graphiql(request, accept):
+                await _send(send, 200, self.graphiql, _HTML)
+                return
+            refusal = None if self.allow_get else _method_not_allowed("POST")
+        else:
+            refusal = _method_not_allowed(self.allowed_methods)
+        if refusal is not None:
+            await _send_error(send, refusal, JSON)
+            return
+
+        media_type = negotiate(accept)
+        if media_type is None:
+            await _send_error(send, _not_acceptable(), JSON)
+            return
+        try:
+            if method == "POST":
+                query, variables, operation_name, extensions = await self._read_post(request)
+                allowed = _POST_OPERATIONS
+            else:
+                query, variables, operation_name, extensions = _read_get(request)
+                allowed = _GET_OPERATIONS
+            context = await self.context(request)
+        except HTTPClientError as error:
+            await _send_error(send, error, media_type)
+            return
+        except ClientDisconnect:
+            return  # Nobody is left to answer.
+
+        try:
+            result = await self.schema.execute(
+                query,
+                variable_values=variables,
+                context_value=context,
+                operation_name=operation_name,
+                allowed_operation_types=allowed,
+                operation_extensions=extensions,
+            )
+        except CannotGetOperationTypeError as error:
+            result = _request_error(_operation_not_found(error))
+        except InvalidOperationTypeError as error:
+            kind = error.operation_type.value
+            result = _request_error(f"A {kind} cannot be sent with {method} to this endpoint.")
+        status, body = self._encode_result(result, media_type)
+        await _send(send, status, body, _CONTENT_TYPES[media_type])
+
+    def _check_post_headers(self, headers: Mapping[str, str]) -> HTTPClientError | None:
+        # Only a JSON body is accepted: the "simple" types a cross-site form
+        # can send without a CORS preflight (text/plain, urlencoded,
+        # multipart) must never reach a mutation.
+        content_type = headers.get("content-type")
+        if content_type is None or content_type.partition(";")[0].strip().lower() != JSON:
+            sent = f"Content-Type {content_type!r}" if content_type else "no Content-Type"
+            return HTTPClientError(
+                415,
+                "UNSUPPORTED_MEDIA_TYPE",
+                f"The request has {sent}: send the body as 'application/json'.",
+            )
+        length = headers.get("content-length")
+        if length is not None:
+            # Digits only: `int()` would also take "1_0", " 1" or "-1".
+            if not (length.isascii() and length.isdigit()):
+                return _bad_request(f"Content-Length {length!r} is not a byte count.")
+            if int(length) > self.max_body_bytes:
+                return self._too_large()
+        return None
+
+    def _wants_graphiql(self, request: Request, accept: str) -> bool:
+        # A browser names text/html; API clients sending only */* want JSON.
+        # With GET queries allowed, a URL carrying a query is a query.
+        return _explicit_quality(_media_ranges(accept), "text/html") > 0 and not (
+            self.allow_get and "query" in request.query_params
+        )
+
+    def _too_large(self) -> HTTPClientError:
+        return HTTPClientError(
+            413,
+            "PAYLOAD_TOO_LARGE",
+            f"The request body is larger than {self.max_body_bytes} bytes.",
+        )
+
+    async def _read_post(
+        self, request: Request
+    ) -> tuple[str, dict[str, Any] | None, str | None, dict[str, Any] | None]:
+        # Counted as it arrives: a chunked body has no Content-Length to check.
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                raise self._too_large()
+            chunks.append(chunk)
+        body = b"".join(chunks)
+        # Let a context factory still read the body it cannot stream again.
+        request._body = body
+        try:
+            params = json.loads(body)
+        except (ValueError, RecursionError) as error:
+            raise _bad_request(f"The request body is not valid JSON: {error}.") from None
+        if not isinstance(params, dict):
+            raise _bad_request(f"The request body must be a JSON object, got {_json_type(params)}.")
+        return _check_params(params)
+
+    def _encode_result(self, result: ExecutionResult, media_type: str) -> tuple[int, bytes]:
+        payload: dict[str, Any] = {}
+        data = result.data
+        errors = result.errors
+        # Strawberry gives `data=None` both when nothing ran (parse, validation
+        # and variable errors) and when a non-null root field failed; only
+        # errors raised while executing carry a path.
+        executed = data is not None or not errors or any(e.path is not None for e in errors)
+        if executed:
+            payload["data"] = data
+        if errors:
+            formatted = [error.formatted for error in errors]
+            if self.hide_suggestions:
+                for entry in formatted:
+                    entry["message"] = _SUGGESTION.sub("", entry["message"])
+            payload["errors"] = formatted
+        if result.extensions:
+            payload["extensions"] = result.extensions
+        status = 200 if executed or media_type == JSON else 400
+        return status, _encode(payload).encode()
+
+
+@lru_cache(maxsize=256)
+def negotiate(accept: str) -> str | None:
+    """The response media type for an Accept header, or None when it allows neither.
+
+    The newer ``application/graphql-response+json`` wins ties (``*/*``,
+    ``application/*``); a missing or empty header means ``application/json``,
+    as legacy clients expect. Cached: clients send the same few headers.
+    """
+    if not accept.strip():
+        return JSON
+    ranges = _media_ranges(accept)
+    graphql_quality = _quality(ranges, GRAPHQL_RESPONSE_JSON)
+    json_quality = _quality(ranges, JSON)
+    if graphql_quality <= 0 and json_quality <= 0:
+        return None
+    return GRAPHQL_RESPONSE_JSON if graphql_quality >= json_quality else JSON
+
+
+@lru_cache(maxsize=256)
+def _media_ranges(accept: str) -> tuple[tuple[str, float], ...]:
+    ranges: list[tuple[str, float]] = []
+    for media_range in accept.split(","):
+        kind, _, params = media_range.partition(";")
+        quality = 1.0
+        for param in params.split(";"):
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = -1.0
+        # A range whose weight cannot be read is ignored, as RFC 9110 allows.
+        if 0 <= quality <= 1:
+            ranges.append((kind.strip().lower(), quality))
+    return tuple(ranges)
+
+
+def _quality(ranges: tuple[tuple[str, float], ...], media_type: str) -> float:
+    """The weight of `media_type`, taken from the most specific range naming it."""
+    family = media_type.partition("/")[0] + "/*"
+    best_rank, best_quality = 0, 0.0
+    for kind, quality in ranges:
+        rank = 3 if kind == media_type else 2 if kind == family else 1 if kind == "*/*" else 0
+        if rank > best_rank or (rank == best_rank and rank and quality > best_quality):
+            best_rank, best_quality = rank, quality
+    return best_quality
+
+
+def _explicit_quality(ranges: tuple[tuple[str, float], ...], media_type: str) -> float:
+    return max((quality for kind, quality in ranges if kind == media_type), default=0.0)
+
+
+def _read_get(
+    request: Request,
+) -> tuple[str, dict[str, Any] | None, str | None, dict[str, Any] | None]:
+    params: dict[str, Any] = dict(request.query_params)
+    for name in ("variables", "extensions"):
+        if name in params:
+            try:
+                params[name] = json.loads(params[name])
+            except (ValueError, RecursionError) as error:
+                raise _bad_request(f"'{name}' is not valid JSON: {error}.") from None
+    checked = _check_params(params)
+    if _operation_type(checked[0], checked[2]) not in (None, DocumentOperationType.QUERY):
+        # Over GET a mutation could be triggered by a link or an image tag.
+        raise HTTPClientError(
+            405,
+            "METHOD_NOT_ALLOWED",
+            "Only queries can be sent with GET: send mutations with POST.",
+            {"Allow": "POST"},
+        )
+    return checked
+
+
+def _check_params(
+    params: dict[str, Any],
+) -> tuple[str, dict[str, Any] | None, str | None, dict[str, Any] | None]:
+    query = params.get("query")
+    if query is None:
+        raise _bad_request("The request has no 'query': send the GraphQL document in it.")
+    if not isinstance(query, str):
+        raise _bad_request(f"'query' must be a string, got {_json_type(query)}.")
+    if not query:
+        raise _bad_request("'query' is empty: send the GraphQL document in it.")
+    variables = params.get("variables")
+    if variables is not None and not isinstance(variables, dict):
+        raise _bad_request(f"'variables' must be an object or null, got {_json_type(variables)}.")
+    operation_name = params.get("operationName")
+    if operation_name is not None and not isinstance(operation_name, str):
+        raise _bad_request(
+            f"'operationName' must be a string or null, got {_json_type(operation_name)}."
+        )
+    extensions = params.get("extensions")
+    if extensions is not None and not isinstance(extensions, dict):
+        raise _bad_request(f"'extensions' must be an object or null, got {_json_type(extensions)}.")
+    return query, variables, operation_name, extensions
+
+
+def _operation_type(query: str, operation_name: str | None) -> DocumentOperationType | None:
+    """The type of the operation strawberry would run, or None when it would run none."""
+    try:
+        document = parse(query)
+    except Exception:
+        # Execution parses it again and reports the error as for a POST.
+        return None
+    # Strawberry runs the first operation when no name is given, even among
+    # several (graphql-core's `get_operation_ast` would say None): choose as
+    # it does, or `mutation M {...} query Q {...}` would pass as a query.
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode) and (
+            operation_name is None
+            or (definition.name is not None and definition.name.value == operation_name)
+        ):
+            return definition.operation
+    return None
+
+
+def _operation_not_found(error: CannotGetOperationTypeError) -> str:
+    if error.operation_name is None:
+        return (
+            "Cannot tell which operation to run: the document must hold exactly one "
+            "operation, or 'operationName' must name one."
+        )
+    return f"Unknown operation named {error.operation_name!r}."
+
+
+def _request_error(message: str) -> ExecutionResult:
+    return ExecutionResult(data=None, errors=[GraphQLError(message)])
+
+
+def _json_type(value: Any) -> str:
+    return _JSON_TYPES.get(type(value), "an unexpected value")
+
+
+def _bad_request(message: str) -> HTTPClientError:
+    return HTTPClientError(400, "BAD_REQUEST", message)
+
+
+def _method_not_allowed(allowed: str) -> HTTPClientError:
+    return HTTPClientError(
+        405,
+        "METHOD_NOT_ALLOWED",
+        f"Method not allowed: use {' or '.join(allowed.split(', '))}.",
+        {"Allow": allowed},
+    )
+
+
+def _not_acceptable() -> HTTPClientError:
+    return HTTPClientError(
+        406,
+        "NOT_ACCEPTABLE",
+        f"The Accept header allows no media type served here: accept "
+        f"'{GRAPHQL_RESPONSE_JSON}' or '{JSON}'.",
+    )
+
+
+async def _send_error(send: Send, error: HTTPClientError, media_type: str) -> None:
+    body = _encode({"errors": [{"message": str(error), "extensions": {"code": error.code}}]})
+    await _send(send, error.status, body.encode(), _CONTENT_TYPES[media_type], error.headers)
+
+
+async def _send(
+    send: Send,
+    status: int,
+    body: bytes,
+    content_type: bytes,
+    headers: Mapping[str, str] | None = None,
+) -> None:
+    # Vary: the same URL answers HTML or either JSON type, so caches must key on Accept.
+    raw = [
+        (b"content-type", content_type),
+        (b"content-length", str(len(body)).encode()),
+        _VARY,
+    ]
+    if headers:
+        raw.extend(
+            (name.lower().encode("latin-1"), value.encode("latin-1"))
+            for name, value in headers.items()
+        )
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
