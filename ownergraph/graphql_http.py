@@ -220,7 +220,7 @@ class GraphQLEndpoint:
         if executed:
             payload["data"] = data
         if errors:
-            formatted = [error.formatted for error in errors]
+            formatted = [_with_code(dict(error.formatted)) for error in errors]
             if self.hide_suggestions:
                 for entry in formatted:
                     entry["message"] = _SUGGESTION.sub("", entry["message"])
@@ -229,6 +229,30 @@ class GraphQLEndpoint:
             payload["extensions"] = result.extensions
         status = 200 if executed or media_type == JSON else 400
         return status, _encode(payload).encode()
+
+
+_TOKEN_LIMIT = re.compile(r"Document contains more than (\d+) tokens")
+
+
+def _with_code(entry: dict[str, Any]) -> dict[str, Any]:
+    """Give graphql-core's own errors, which carry none, a code like every other error."""
+    extensions = entry.get("extensions") or {}
+    if "code" in extensions:
+        return entry
+    message = entry["message"]
+    if message.startswith("Syntax Error"):
+        limit = _TOKEN_LIMIT.search(message)
+        code: dict[str, Any] = (
+            {"code": "BAD_USER_INPUT", "limit": "tokens", "max": int(limit.group(1))}
+            if limit
+            else {"code": "GRAPHQL_PARSE_FAILED"}
+        )
+    elif "path" in entry:
+        code = {"code": "INTERNAL_SERVER_ERROR"}
+    else:
+        code = {"code": "GRAPHQL_VALIDATION_FAILED"}
+    entry["extensions"] = {**extensions, **code}
+    return entry
 
 
 @lru_cache(maxsize=256)

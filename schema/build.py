@@ -26,8 +26,8 @@ from .types import ALL_TYPES, COMPOSED_TYPES
 logger = logging.getLogger("ownergraph")
 
 
-class MaskUnexpectedErrors(MaskErrors):
-    """Replace unexpected exceptions by a bare message with a code; log the real one."""
+class ClientErrors(MaskErrors):
+    """Unexpected exceptions become a bare message with INTERNAL_SERVER_ERROR."""
 
     def __init__(self) -> None:
         super().__init__(should_mask_error=should_mask_error, error_message="Unexpected error.")
@@ -97,7 +97,7 @@ def build_graph(
             ParserCache,
             ValidationCache,
             OwnersExtension,
-            MaskUnexpectedErrors,
+            ClientErrors,
         ],
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
     )

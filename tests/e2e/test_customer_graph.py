@@ -140,3 +140,37 @@ def test_the_service_serves_its_sdl_health_and_graphiql(gateway: str) -> None:
     page = httpx.get(f"{gateway}/graphql", headers={"Accept": "text/html"})
     assert page.status_code == 200
     assert "graphiql" in page.text.lower()
+
+
+def test_an_intern_reads_name_and_tickets_and_the_erp_is_never_called(
+    gateway: str, owner_stats: Owners
+) -> None:
+    body = query(
+        gateway,
+        '{ customer(id: "C00002") { displayName tickets { id } invoices { number } '
+        "credit { balance } } }",
+        key="demo-intern",
+    )
+    customer = body["data"]["customer"]
+    assert customer["displayName"] and customer["tickets"] is not None
+    assert customer["invoices"] is None and customer["credit"] is None
+    assert sorted((e["path"][-1], e["extensions"]["code"]) for e in body["errors"]) == [
+        ("credit", "FORBIDDEN"),
+        ("invoices", "FORBIDDEN"),
+    ]
+    assert owner_stats.stats()["erp"]["requests"] == 0
+
+
+def test_a_bad_token_is_401_and_no_token_reads_nothing_personal(gateway: str) -> None:
+    response = httpx.post(
+        f"{gateway}/graphql",
+        json={"query": '{ customer(id: "C00002") { displayName } }'},
+        headers={"Authorization": "Bearer not-a-key"},
+    )
+    assert response.status_code == 401
+    assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    anonymous = httpx.post(
+        f"{gateway}/graphql", json={"query": '{ customer(id: "C00002") { displayName } }'}
+    ).json()
+    assert anonymous["data"] == {"customer": None}
+    assert anonymous["errors"][0]["extensions"]["code"] == "FORBIDDEN"

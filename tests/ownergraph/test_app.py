@@ -15,6 +15,7 @@ from starlette.routing import Mount
 
 from ownergraph import Settings, SettingsError, create_app
 from ownergraph.demo import SYSTEMS, create_owner_app
+from ownergraph.settings import DEMO
 from schema import OwnershipError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -289,3 +290,50 @@ async def test_a_hanging_owner_cannot_starve_the_others(demo_data: Path) -> None
         [error] = body["errors"]
         assert error["extensions"]["owner"] == "erp"
         assert error["extensions"]["code"] in {"DEADLINE_EXCEEDED", "OWNER_UNAVAILABLE"}
+
+
+async def test_production_posture_by_default(demo_data: Path) -> None:
+    plain = Settings(ownership_path=ROOT / "ownership.yaml", demo_keys=True, audit_log="off")
+    app = create_app(plain, transports=owner_transports(demo_data))
+    async with client_for(app) as client:
+        introspection = (
+            await client.post("/graphql", json={"query": "{ __schema { types { name } } }"})
+        ).json()
+        typo = (
+            await client.post("/graphql", json={"query": '{ customer(id: "C1") { displayNme } }'})
+        ).json()
+        page = await client.get("/graphql", headers={"Accept": "text/html"})
+        get_query = await client.get("/graphql", params={"query": "{ __typename }"})
+        form = await client.post("/graphql", data={"query": "{ __typename }"})
+    assert "introspection" in introspection["errors"][0]["message"].lower()
+    assert "Did you mean" not in typo["errors"][0]["message"]
+    assert page.status_code == 405  # no GraphiQL unless enabled
+    assert get_query.status_code == 405  # no GET queries unless enabled
+    assert form.status_code == 415  # no simple-request (CSRF-able) content types
+
+
+async def test_the_demo_posture_and_cors_allow_list(demo_data: Path) -> None:
+    demo = Settings(
+        ownership_path=ROOT / "ownership.yaml",
+        audit_log="off",
+        cors_origins=("https://agent.example",),
+        **DEMO,
+    )
+    app = create_app(demo, transports=owner_transports(demo_data))
+    async with client_for(app) as client:
+        page = await client.get("/graphql", headers={"Accept": "text/html"})
+        typo = (
+            await client.post("/graphql", json={"query": '{ customer(id: "C1") { displayNme } }'})
+        ).json()
+        allowed = await client.options(
+            "/graphql",
+            headers={"Origin": "https://agent.example", "Access-Control-Request-Method": "POST"},
+        )
+        refused = await client.options(
+            "/graphql",
+            headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+        )
+    assert page.status_code == 200 and "Bearer demo-agent" in page.text
+    assert "Did you mean 'displayName'?" in typo["errors"][0]["message"]
+    assert allowed.headers["access-control-allow-origin"] == "https://agent.example"
+    assert "access-control-allow-origin" not in refused.headers
