@@ -101,6 +101,7 @@ def create_app(
             name: open_source(system, transports.get(name))
             for name, system in ownership.systems.items()
         },
+        phone_region=settings.phone_region,
     )
     http = httpx.AsyncClient()  # for fetching JWKS from an identity provider
     authenticator = _authenticator(settings, ownership, http)

@@ -6,7 +6,7 @@ from .context import ANONYMOUS, Context, Gateway, OwnerLoader, Viewer
 from .errors import BadUserInput, Forbidden
 from .extensions import OwnersExtension, is_expected, should_mask_error
 from .freshness import RecordCache
-from .lookups import customer, customers
+from .lookups import customer, customer_by_phone, customers, customers_by_email, possible_duplicates
 from .owned import MAX_LIST, EntityRef, Info, owned_value
 from .plan import FieldPlan, Plan, Record, compile_plan
 from .report import OwnerReport, iso
@@ -30,9 +30,12 @@ __all__ = [
     "Viewer",
     "compile_plan",
     "customer",
+    "customer_by_phone",
     "customers",
+    "customers_by_email",
     "is_expected",
     "iso",
     "owned_value",
+    "possible_duplicates",
     "should_mask_error",
 ]

@@ -46,8 +46,10 @@ class Gateway:
         plan_for: Callable[[frozenset[str]], Plan],
         sources: Mapping[str, RestSource],
         cache: RecordCache | None = None,
+        phone_region: str = "IT",
     ) -> None:
         self.ownership = ownership
+        self.phone_region = phone_region
         self.plan_for = plan_for
         self.sources = sources
         self.cache = cache if cache is not None else RecordCache()

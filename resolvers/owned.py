@@ -111,8 +111,8 @@ async def key_of(context: Context, plan: FieldPlan, root: EntityRef) -> str | No
     return None if value is None else str(value)
 
 
-def prefetch(context: Context, refs: Sequence[EntityRef], info: Info) -> None:
-    """Start loading what the selection will need from owners keyed by the id.
+def prefetch(context: Context, refs: Sequence[EntityRef], selections: Iterable[Selection]) -> None:
+    """Start loading what `selections` of `refs` will need from owners keyed by the id.
 
     The identity owner is asked whether the customers exist; meanwhile the
     other owners are already being asked, so that no owner waits for another
@@ -121,7 +121,7 @@ def prefetch(context: Context, refs: Sequence[EntityRef], info: Info) -> None:
     if not refs:
         return
     type_name = refs[0].type_name
-    for selected in _selected(info.selected_fields[0].selections):
+    for selected in _selected(selections):
         try:
             plan = context.plan.field(type_name, selected.name)
         except KeyError:
@@ -136,6 +136,19 @@ def prefetch(context: Context, refs: Sequence[EntityRef], info: Info) -> None:
         for ref in refs:
             future = loader.load(ref.id)
             future.add_done_callback(_retrieve)
+
+
+def selected(selections: Iterable[Selection], *path: str) -> list[Selection]:
+    """The selections found under the field names of `path`, through fragments."""
+    current: list[Selection] = list(selections)
+    for name in path:
+        current = [
+            child
+            for field in _selected(current)
+            if field.name == name
+            for child in field.selections
+        ]
+    return current
 
 
 def _selected(selections: Iterable[Selection]) -> Iterable[SelectedField]:

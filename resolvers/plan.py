@@ -117,7 +117,7 @@ def compile_plan(
             gql_field = gql_type.fields[name]
             fields[(type_name, name)] = FieldPlan(
                 ownership=field,
-                value=compiler.getter(field, gql_field.type),
+                value=compiler.getter(field, gql_field.type) if field.lookup is None else _composed,
                 allowed=compiler.allows(field),
                 arg_defaults={
                     arg: None if spec.default_value is Undefined else spec.default_value
@@ -341,6 +341,10 @@ class _Compiler:
             return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
         return convert_phone
+
+
+def _composed(record: Any) -> Any:
+    raise AssertionError("a field composed from lookups is not read from a record")
 
 
 def _forbidden(coordinate: str) -> Getter:

@@ -148,6 +148,17 @@ class _Binder:
         named: object,
     ) -> Iterator[Problem]:
         where = field.coordinate
+        if field.lookup is not None:
+            for kind in field.lookup:
+                owners = {lookup.owner for lookup in self.ownership.lookups.get(kind, ())}
+                if field.owner not in owners:
+                    yield self.problem(
+                        field.line,
+                        f"{where} is composed from the {kind} lookup of '{field.owner}', "
+                        "which the map does not declare",
+                        f"add lookups: {{{kind}: {{{field.owner}: ...}}}}",
+                    )
+            return
         if field.entity is None:
             return  # already reported by the loader
         entity = self.ownership.systems[field.owner].entities[field.entity]

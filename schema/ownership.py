@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -23,6 +23,7 @@ import yaml
 from sources import BreakerConfig, Endpoint, EntityConfig, SystemConfig
 
 DATA_CLASSES = ("none", "contact", "personal", "financial")
+LOOKUP_KINDS = ("phone", "email")
 FORMATS = ("cents", "decimal", "e164", "epoch", "iso")
 SYSTEM_KINDS = ("rest",)
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -84,6 +85,8 @@ class FieldOwnership:
     read: frozenset[str]
     max_age: float
     stale_if_error: float
+    lookup: tuple[str, ...] | None
+    """For a field composed from the owner's lookups, which ones (phone, email)."""
     format: str | None
     values: Mapping[str, str] | None
     args: Mapping[str, ArgMapping]
@@ -119,6 +122,23 @@ class TypeOwnership:
 
 
 @dataclass(frozen=True)
+class Lookup:
+    """How one owner finds customers by a value (a phone number, an e-mail address).
+
+    The search is the `entity` of the owner (a search endpoint); `datum` names
+    what matched, for `matchedBy` (``crm.phone``); `weight` is how much a
+    match from this owner alone says that the customer is the one.
+    """
+
+    kind: str
+    owner: str
+    entity: str
+    datum: str
+    weight: float
+    line: int
+
+
+@dataclass(frozen=True)
 class Ownership:
     """A loaded, self-consistent ownership map."""
 
@@ -127,6 +147,7 @@ class Ownership:
     systems: Mapping[str, SystemConfig]
     types: Mapping[str, TypeOwnership]
     system_lines: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    lookups: Mapping[str, tuple[Lookup, ...]] = field(default_factory=lambda: MappingProxyType({}))
 
     def field(self, type_name: str, name: str) -> FieldOwnership:
         return self.types[type_name].fields[name]
@@ -326,7 +347,7 @@ class _Reader:
             document,
             "the ownership map",
             1,
-            ("version", "roles", "defaults", "systems", "types"),
+            ("version", "roles", "defaults", "systems", "lookups", "types"),
             ("version", "systems", "types"),
         )
         if top is None:
@@ -350,6 +371,7 @@ class _Reader:
                 if system is not None:
                     systems[name] = system
                     system_lines[name] = line
+        lookups = self.lookups(top.get("lookups"), top.lines.get("lookups", top.line), systems)
         types_map = self.mapping(top.get("types"), "types", top.lines.get("types", top.line), None)
         types: dict[str, TypeOwnership] = {}
         if types_map is not None:
@@ -363,7 +385,72 @@ class _Reader:
             systems=MappingProxyType(systems),
             types=MappingProxyType(types),
             system_lines=MappingProxyType(system_lines),
+            lookups=MappingProxyType(lookups),
         )
+
+    def lookups(
+        self, value: Any, line: int, systems: dict[str, SystemConfig]
+    ) -> dict[str, tuple[Lookup, ...]]:
+        """`lookups: {phone: {crm: {...}}}`; each becomes a search entity of its owner."""
+        spec = self.mapping(value, "lookups", line, LOOKUP_KINDS)
+        result: dict[str, tuple[Lookup, ...]] = {}
+        for kind, owners in (spec or {}).items():
+            owners_map = self.mapping(owners, f"lookups.{kind}", spec.lines[kind], None)  # type: ignore[union-attr]
+            found: list[Lookup] = []
+            for owner, entry in (owners_map or {}).items():
+                where = f"lookups.{kind}.{owner}"
+                owner_line = owners_map.lines[owner]  # type: ignore[union-attr]
+                if self.owner(owner, where, owner_line, systems) is None:
+                    continue
+                lookup = self.lookup(kind, owner, entry, where, owner_line, systems)
+                if lookup is not None:
+                    found.append(lookup)
+            result[kind] = tuple(found)
+        return result
+
+    def lookup(
+        self,
+        kind: str,
+        owner: str,
+        value: Any,
+        where: str,
+        line: int,
+        systems: dict[str, SystemConfig],
+    ) -> Lookup | None:
+        spec = self.mapping(
+            value, where, line, ("search", "records", "id", "datum", "weight"), ("search", "id")
+        )
+        if spec is None or "search" not in spec or "id" not in spec:
+            return None
+        search = self.mapping(
+            spec["search"],
+            f"{where}: search",
+            spec.lines["search"],
+            ("get", "param"),
+            ("get", "param"),
+        )
+        key_field = self.path(spec["id"], f"{where}: id", spec.lines["id"])
+        weight = spec.get("weight", 0.5)
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 < weight <= 1:
+            self.add(
+                spec.lines.get("weight", line),
+                f"{where}: weight must be above 0 and at most 1, not {weight!r}",
+            )
+            weight = 0.5
+        if search is None or "get" not in search or "param" not in search or key_field is None:
+            return None
+        entity = f"{kind} lookup"
+        system = systems[owner]
+        config = EntityConfig(
+            name=entity,
+            key_field=key_field,
+            records=spec.get("records"),
+            search=Endpoint("GET", str(search["get"]), param=str(search["param"])),
+        )
+        systems[owner] = replace(
+            system, entities=MappingProxyType({**system.entities, entity: config})
+        )
+        return Lookup(kind, owner, entity, str(spec.get("datum", kind)), float(weight), line)
 
     def roles(self, value: Any, line: int) -> frozenset[str]:
         if value is None:
@@ -636,18 +723,22 @@ class _Reader:
         where = f"{type_name}.{name}"
         allowed = ["from", "class", "read", "max_age", "stale_if_error", "format", "values"]
         if type_owner is None:
-            allowed += ["owner", "entity", "key", "args"]
+            allowed += ["owner", "entity", "key", "args", "lookup"]
         spec = self.mapping(value, where, line, allowed, () if type_owner else ("owner",))
         if spec is None:
             return None
         at = spec.lines.get
         owner = type_owner
         entity: str | None = None
+        lookup: tuple[str, ...] | None = None
         if type_owner is None:
             if "owner" not in spec:
                 return None
             owner = self.owner(spec["owner"], where, at("owner", line), systems)
-            if owner is not None:
+            if "lookup" in spec:
+                # Composed by the owner's lookups (e.g. possible duplicates), not read.
+                lookup = self.lookup_kinds(spec["lookup"], where, at("lookup", line))
+            elif owner is not None:
                 entity = self.entity_ref(
                     spec.get("entity"), where, at("entity", line), systems[owner]
                 )
@@ -703,11 +794,22 @@ class _Reader:
             read=read,
             max_age=max_age,
             stale_if_error=stale_if_error,
+            lookup=lookup,
             format=fmt,
             values=values,
             args=MappingProxyType(args),
             line=line,
         )
+
+    def lookup_kinds(self, value: Any, where: str, line: int) -> tuple[str, ...] | None:
+        kinds = value if isinstance(value, list) else [value]
+        if not kinds or not all(kind in LOOKUP_KINDS for kind in kinds):
+            self.add(
+                line,
+                f"{where}: lookup must name lookups among {list(LOOKUP_KINDS)}, not {value!r}",
+            )
+            return None
+        return tuple(kinds)
 
     def entity_ref(self, value: Any, where: str, line: int, system: SystemConfig) -> str | None:
         if value is None:

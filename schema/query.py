@@ -7,7 +7,7 @@ import strawberry
 import resolvers
 from resolvers import MAX_LIST, Info
 
-from .types import Customer
+from .types import CallerLookup, Customer, CustomerMatch
 
 
 @strawberry.type(description="Read the customer graph. Every value comes from its owner, now.")
@@ -26,3 +26,22 @@ class Query:
     )
     async def customers(self, info: Info, ids: list[strawberry.ID]) -> list[Customer | None]:
         return await resolvers.customers(info, ids)  # type: ignore[return-value]
+
+    @strawberry.field(
+        description=(
+            "Who is calling: the number written any way (+39 02 1234 5678, 0039 02..., "
+            "02-1234-5678), asked at once of every owner that can look a number up. "
+            "Duplicates are shown, not hidden."
+        )
+    )
+    async def customer_by_phone(self, info: Info, phone: str) -> CallerLookup:
+        return await resolvers.customer_by_phone(info, phone)  # type: ignore[return-value]
+
+    @strawberry.field(
+        description=(
+            "Customers with this e-mail address (trimmed, any case), asked at once of every "
+            "owner that can look an address up."
+        )
+    )
+    async def customers_by_email(self, info: Info, email: str) -> list[CustomerMatch]:
+        return await resolvers.customers_by_email(info, email)  # type: ignore[return-value]

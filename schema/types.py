@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import strawberry
 
+import resolvers
 from resolvers import owned_value
 
 from .scalars import Money
@@ -200,7 +201,43 @@ class Customer:
         return await owned_value(self, info, channel=channel, first=first)
 
 
+    @strawberry.field(
+        description=(
+            "Other records of the identity owner that share a phone number or an e-mail "
+            "address with this customer: probably the same person, entered twice. Asked of "
+            "the owner now, never kept."
+        )
+    )
+    async def possible_duplicates(self, info: strawberry.Info) -> list[CustomerMatch] | None:
+        return await resolvers.possible_duplicates(self, info)  # type: ignore[arg-type]
+
+
+@strawberry.type(description="A customer a lookup found, how sure it is, and why.")
+class CustomerMatch:
+    customer: Customer = strawberry.field(description="The customer found.")
+    confidence: float = strawberry.field(
+        description=(
+            "From 0 to 1: higher when more owners independently agree, lower when one owner "
+            "found several people for the same value."
+        )
+    )
+    matched_by: list[str] = strawberry.field(
+        description='Which owner and datum matched, e.g. "crm.phone", "helpdesk.requester_phone".'
+    )
+
+
+@strawberry.type(description="Who is calling: every owner's answer for one phone number.")
+class CallerLookup:
+    phone: str | None = strawberry.field(description="The number asked about, in E.164.")
+    matches: list[CustomerMatch] = strawberry.field(
+        description="Every customer any owner knows under this number, most likely first."
+    )
+    best: Customer | None = strawberry.field(
+        description="The match that is clearly the caller; null when none clearly is."
+    )
+
+
 # Types whose values the gateway composes itself rather than reads from an owner.
-COMPOSED_TYPES: frozenset[str] = frozenset({"Query"})
+COMPOSED_TYPES: frozenset[str] = frozenset({"Query", "CallerLookup", "CustomerMatch"})
 
 ALL_TYPES: tuple[Any, ...] = (Customer, Address, CreditStatus, Invoice, Ticket, Interaction)

@@ -38,6 +38,8 @@ class EntityConfig:
     many: bool = False
     batch: Endpoint | None = None
     single: Endpoint | None = None
+    search: Endpoint | None = None
+    """Finds records by a value (a phone number, an e-mail): `param` carries it."""
 
 
 @dataclass(frozen=True)

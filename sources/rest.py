@@ -130,6 +130,27 @@ class RestSource:
             await asyncio.gather(*(self._fetch_one(spec, key, params, asking) for key in keys))
         )
 
+    async def search(
+        self,
+        entity: str,
+        value: str,
+        observer: CallObserver | None = None,
+        deadline: Deadline | None = None,
+    ) -> list[Any] | OwnerError:
+        """The records the owner finds for `value` through the entity's search endpoint."""
+        spec = self.config.entities[entity]
+        assert spec.search is not None  # the ownership loader guarantees it
+        request = self._client.build_request(
+            "GET", spec.search.path, params={spec.search.param or "q": value}
+        )
+        try:
+            payload = await self._send(
+                request, spec, 1, _Asking(observer, deadline), not_found_ok=True
+            )
+            return [] if payload is None else self._records(payload, spec)
+        except OwnerError as error:
+            return error
+
     async def _fetch_batch(
         self,
         spec: EntityConfig,
