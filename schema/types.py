@@ -209,7 +209,7 @@ class Customer:
         )
     )
     async def possible_duplicates(self, info: strawberry.Info) -> list[CustomerMatch] | None:
-        return await resolvers.possible_duplicates(self, info)  # type: ignore[arg-type]
+        return await resolvers.possible_duplicates(self, info)  # type: ignore[arg-type, return-value]
 
 
 @strawberry.type(description="A customer a lookup found, how sure it is, and why.")

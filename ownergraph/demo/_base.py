@@ -7,12 +7,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import phonenumbers
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -41,6 +43,8 @@ MIN_LIMIT, MAX_LIMIT, DEFAULT_LIMIT = 1, 100, 20
 MAX_BODY_BYTES = 1 << 20
 #: Operational routes: never delayed, never counted, never faulted.
 OPERATIONAL_PATHS = frozenset({"/_faults", "/_stats", "/healthz", "/openapi.json"})
+#: Every demo owner is an Italian company: a number without a country code is Italian.
+PHONE_REGION = "IT"
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 Sleep = Callable[[float], Awaitable[None]]
@@ -399,6 +403,54 @@ def body_choice(body: JSONObject, field: str, *, allowed: Sequence[str]) -> str 
     )
 
 
+def parse_phone(raw: str, *, param: str = "phone") -> str:
+    """A phone number written any way people write one, as E.164 (``+390212345678``).
+
+    Owners store numbers as typed, so a search compares normalised forms on both sides;
+    anything that is not a valid number is refused rather than silently finding nothing.
+    """
+    try:
+        number = phonenumbers.parse(raw, PHONE_REGION)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        raise BadRequest(
+            f"{param} {raw!r} is not a valid phone number (numbers without a country code "
+            "are read as Italian)"
+        )
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+# Deliberately loose: the owners only need to tell an address from a typo'd parameter, and
+# a stricter pattern would refuse real addresses the CRM holds.
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
+
+
+def parse_email(raw: str, *, param: str = "email") -> str:
+    """An e-mail address as the owners index it: trimmed and lower-cased."""
+    email = raw.strip().lower()
+    if not _EMAIL.fullmatch(email):
+        raise BadRequest(f"{param} {raw!r} is not an e-mail address (expected name@domain)")
+    return email
+
+
+def parse_contact_point(request: Request) -> tuple[str | None, str | None]:
+    """The ``phone`` and ``email`` query parameters of a search, normalised.
+
+    At least one is required; with both, a record matching either is found, so a caller
+    screen can ask once with everything it knows.
+    """
+    raw_phone = request.query_params.get("phone")
+    raw_email = request.query_params.get("email")
+    if raw_phone is None and raw_email is None:
+        raise BadRequest(
+            "give the query parameter 'phone' (any format) or 'email', or both; got neither"
+        )
+    phone = parse_phone(raw_phone) if raw_phone is not None else None
+    email = parse_email(raw_email) if raw_email is not None else None
+    return phone, email
+
+
 def placeholders(count: int) -> str:
     """``?, ?, ?`` for an SQL ``IN (...)`` over ``count`` values."""
     return ", ".join("?" * count)
@@ -444,6 +496,24 @@ def path_param(name: str, description: str, schema: JSONObject) -> JSONObject:
         "description": description,
         "schema": schema,
     }
+
+
+def contact_point_params() -> list[JSONObject]:
+    """The ``phone`` and ``email`` parameters every contact-point search takes."""
+    return [
+        query_param(
+            "phone",
+            "A phone number written any way (+39 02 1234 5678, 0039 02..., (02) 1234 5678, "
+            "02.1234.5678, 390212345678...); without a country code it is read as Italian. "
+            "Compared in E.164.",
+            {"type": "string", "examples": ["+39 02 1234 5678"]},
+        ),
+        query_param(
+            "email",
+            "An e-mail address; surrounding spaces and case are ignored.",
+            {"type": "string", "examples": ["s.messina@example.com"]},
+        ),
+    ]
 
 
 def key_list_param(name: str, what: str) -> JSONObject:

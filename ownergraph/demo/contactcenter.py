@@ -1,12 +1,15 @@
 """The demo contact center: calls, e-mails, chats and texts with customers.
 
 Keyed by the universal customer id; timestamps are epoch seconds, this system's own
-convention, which the gateway converts.
+convention, which the gateway converts. Calls and texts carry the number at the other end,
+written the way the switch logs it (``390212345678``), so the contact center can say who
+recently called from, or was called on, a number.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from datetime import timedelta
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -14,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ownergraph.demo._base import (
+    BadRequest,
     BusinessRoute,
     JSONObject,
     NotFound,
@@ -27,17 +31,26 @@ from ownergraph.demo._base import (
     nullable,
     open_readonly,
     openapi_document,
+    parse_phone,
     path_param,
     placeholders,
+    query_param,
     read_json_object,
     ref,
 )
+from ownergraph.demo.seed import AS_OF
 
 __all__ = ["CHANNELS", "OPENAPI", "SYSTEM", "create_app"]
 
 SYSTEM = "contactcenter"
 CHANNELS = ("voice", "email", "chat", "sms")
 _DIRECTIONS = ("inbound", "outbound")
+#: The caller search looks back this many days unless told otherwise, at most _MAX_DAYS.
+DEFAULT_CALLER_DAYS, _MAX_DAYS = 365, 3650
+# Windows end where the seeded history ends, not at the wall clock: the history is frozen,
+# so "recent" must be too, or the same search would find fewer callers every day (and none
+# a year after the seed's end) and the demo would stop being reproducible.
+_WINDOW_END = int(AS_OF.timestamp())
 
 
 def create_app(db_path: Path, *, latency_ms: int = 0) -> Starlette:
@@ -54,6 +67,7 @@ def create_app(db_path: Path, *, latency_ms: int = 0) -> Starlette:
         routes=[
             BusinessRoute("POST", "/interactions/search", center.search_interactions),
             BusinessRoute("GET", "/interactions/{id}", center.get_interaction),
+            BusinessRoute("GET", "/callers/search", center.search_callers),
         ],
     )
 
@@ -98,6 +112,55 @@ class _ContactCenter:
             raise NotFound("interaction", interaction_id)
         return JSONResponse(_interaction(row))
 
+    async def search_callers(self, request: Request) -> Response:
+        raw_phone = request.query_params.get("phone")
+        if raw_phone is None:
+            raise BadRequest("query parameter 'phone' is required: a phone number in any format")
+        phone = parse_phone(raw_phone)
+        days = _parse_days(request.query_params.get("days"))
+        self._stats.count_keys(1)
+        since = _WINDOW_END - int(timedelta(days=days).total_seconds())
+        # With MAX(), SQLite takes the bare caller_number from the row holding the maximum:
+        # the number as written at the latest contact.
+        rows = self._db.execute(
+            """
+            SELECT customer_id, caller_number, MAX(started_at) AS last_seen,
+                   COUNT(*) AS contacts
+            FROM interactions
+            WHERE caller_e164 = ? AND started_at >= ?
+            GROUP BY customer_id
+            ORDER BY last_seen DESC, customer_id
+            """,
+            (phone, since),
+        )
+        return JSONResponse(
+            {
+                "callers": [
+                    {
+                        "customer_id": row["customer_id"],
+                        "caller_number": row["caller_number"],
+                        "last_seen": row["last_seen"],
+                        "contacts": row["contacts"],
+                    }
+                    for row in rows
+                ]
+            }
+        )
+
+
+def _parse_days(raw: str | None) -> int:
+    if raw is None:
+        return DEFAULT_CALLER_DAYS
+    try:
+        days = int(raw)
+    except ValueError:
+        days = 0
+    if not 1 <= days <= _MAX_DAYS:
+        raise BadRequest(
+            f"query parameter 'days' must be an integer from 1 to {_MAX_DAYS}, got {raw!r}"
+        )
+    return days
+
 
 def _interaction(row: sqlite3.Row) -> JSONObject:
     return {
@@ -109,6 +172,7 @@ def _interaction(row: sqlite3.Row) -> JSONObject:
         "duration_s": row["duration_s"],
         "summary": row["summary"],
         "agent": row["agent"],
+        "caller_number": row["caller_number"],
     }
 
 
@@ -167,6 +231,53 @@ OPENAPI: JSONObject = openapi_document(
                 },
             }
         },
+        "/callers/search": {
+            "get": {
+                "operationId": "searchCallers",
+                "summary": "Customers who called from, or were called or texted on, a number.",
+                "description": (
+                    "Voice calls and SMS whose caller_number is this number (compared in "
+                    "E.164; without a country code it is read as Italian) and that started "
+                    "in the `days` days before the end of the seeded history "
+                    "(2026-11-01T00:00:00Z), not before the wall clock, so results never "
+                    "drift. One entry per customer, latest contact first. Counts one key "
+                    "in /_stats."
+                ),
+                "parameters": [
+                    query_param(
+                        "phone",
+                        "A phone number written any way (390212345678, +39 02 1234 5678, "
+                        "02.1234.5678...).",
+                        {"type": "string", "examples": ["390212345678"]},
+                        required=True,
+                    ),
+                    query_param(
+                        "days",
+                        "How far back to look, in days before the end of the seeded history.",
+                        {
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": _MAX_DAYS,
+                            "default": DEFAULT_CALLER_DAYS,
+                        },
+                    ),
+                ],
+                "responses": {
+                    "200": json_body(
+                        {
+                            "type": "object",
+                            "required": ["callers"],
+                            "properties": {"callers": {"type": "array", "items": ref("Caller")}},
+                        },
+                        "Every customer seen on the number in the window; none is [].",
+                    ),
+                    "400": error(
+                        "Missing phone, a phone that is not a valid number, or bad days; "
+                        "the message names the value."
+                    ),
+                },
+            }
+        },
         "/interactions/{id}": {
             "get": {
                 "operationId": "getInteraction",
@@ -191,6 +302,7 @@ OPENAPI: JSONObject = openapi_document(
                 "duration_s",
                 "summary",
                 "agent",
+                "caller_number",
             ],
             "properties": {
                 "id": _INTERACTION_ID,
@@ -205,6 +317,34 @@ OPENAPI: JSONObject = openapi_document(
                 "duration_s": nullable({"type": "integer", "minimum": 0}),
                 "summary": {"type": "string"},
                 "agent": {"type": "string"},
+                "caller_number": {
+                    **nullable({"type": "string", "examples": ["390212345678"]}),
+                    "description": (
+                        "Voice and SMS: the number at the other end, as the switch logs it "
+                        "(E.164, usually without the +). Null for e-mail and chat."
+                    ),
+                },
+            },
+        },
+        "Caller": {
+            "type": "object",
+            "required": ["customer_id", "caller_number", "last_seen", "contacts"],
+            "properties": {
+                "customer_id": _CUSTOMER_ID,
+                "caller_number": {
+                    "type": "string",
+                    "description": "The number as written at the latest contact.",
+                    "examples": ["390212345678"],
+                },
+                "last_seen": {
+                    "type": "integer",
+                    "description": "Start of the latest contact on the number, epoch seconds.",
+                },
+                "contacts": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "description": "Calls and texts on the number in the window.",
+                },
             },
         },
     },

@@ -1,7 +1,9 @@
 """The demo helpdesk: support tickets, keyed by the requester's ``external_id``.
 
 The external id is the universal customer id; the requester's name, e-mail and phone are the
-helpdesk's own copy as typed by agents, which is why they may disagree with the CRM.
+helpdesk's own copy as typed by agents, which is why they may disagree with the CRM. The
+helpdesk can also find requesters by phone or e-mail, so that a caller the CRM does not
+recognise may still be recognised here.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from ownergraph.demo._base import (
     NotFound,
     Stats,
     build_owner_app,
+    contact_point_params,
     error,
     json_body,
     key_list_param,
@@ -28,6 +31,7 @@ from ownergraph.demo._base import (
     open_readonly,
     openapi_document,
     parse_choice,
+    parse_contact_point,
     parse_key_list,
     parse_limit,
     path_param,
@@ -63,6 +67,7 @@ def create_app(db_path: Path, *, latency_ms: int = 0) -> Starlette:
         routes=[
             BusinessRoute("GET", "/tickets", helpdesk.list_tickets),
             BusinessRoute("GET", "/tickets/{id}", helpdesk.get_ticket),
+            BusinessRoute("GET", "/requesters/search", helpdesk.search_requesters),
         ],
     )
 
@@ -111,6 +116,29 @@ class _Helpdesk:
         if row is None:
             raise NotFound("ticket", ticket_id)
         return JSONResponse(_ticket(row))
+
+    async def search_requesters(self, request: Request) -> Response:
+        phone, email = parse_contact_point(request)
+        self._stats.count_keys((phone is not None) + (email is not None))
+        # Two indexed equality lookups; OR-ing them in one WHERE could cost a table scan.
+        clauses = [
+            f"SELECT * FROM requesters WHERE {column} = ?"
+            for column, value in (("phone_e164", phone), ("email_key", email))
+            if value is not None
+        ]
+        values = [value for value in (phone, email) if value is not None]
+        # UNION drops a requester matched by both; external_id is unique, so one entry each.
+        rows = self._db.execute(f"{' UNION '.join(clauses)} ORDER BY external_id", values)
+        return JSONResponse({"requesters": [_requester(row) for row in rows]})
+
+
+def _requester(row: sqlite3.Row) -> JSONObject:
+    return {
+        "external_id": row["external_id"],
+        "name": row["name"],
+        "email": row["email"],
+        "phone": row["phone"],
+    }
 
 
 def _ticket(row: sqlite3.Row) -> JSONObject:
@@ -163,6 +191,36 @@ OPENAPI: JSONObject = openapi_document(
                         "At most `limit` tickets per requester.",
                     ),
                     "400": error("Missing ids, too many ids, bad status or bad limit."),
+                },
+            }
+        },
+        "/requesters/search": {
+            "get": {
+                "operationId": "searchRequesters",
+                "summary": "Requesters holding a phone number (any format) or an e-mail address.",
+                "description": (
+                    "At least one of phone or email; with both, a requester matching either "
+                    "is returned. Phones are compared in E.164 (numbers without a country "
+                    "code are read as Italian), e-mails trimmed and without case. One entry "
+                    "per external_id, sorted by it. The helpdesk's phone may be one the CRM "
+                    "does not have. Counts one key in /_stats per value searched."
+                ),
+                "parameters": contact_point_params(),
+                "responses": {
+                    "200": json_body(
+                        {
+                            "type": "object",
+                            "required": ["requesters"],
+                            "properties": {
+                                "requesters": {"type": "array", "items": ref("Requester")}
+                            },
+                        },
+                        "Every requester holding the number or the address; none is [].",
+                    ),
+                    "400": error(
+                        "Neither parameter, a phone that is not a valid number, or an email "
+                        "that is not an address; the message names the value."
+                    ),
                 },
             }
         },

@@ -1,7 +1,8 @@
 """Deterministic seed data for the four demo owner systems, one SQLite file each.
 
-Every value comes from one ``random.Random(SEED)``, so two machines (or two test runs)
-generate byte-for-byte the same people, phones, invoices, tickets and interactions.
+Every value comes from ``random.Random`` streams with fixed seeds, so two machines (or two
+test runs) generate byte-for-byte the same people, phones, invoices, tickets and
+interactions.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ SYSTEMS: tuple[str, ...] = ("crm", "erp", "helpdesk", "contactcenter")
 
 SEED = 20261101
 #: Bump whenever the generator's output changes: existing data dirs are then regenerated.
-SEED_VERSION = 1
+SEED_VERSION = 2
 #: The seeded world ends here; history reaches two years back from it.
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
 CUSTOMER_COUNT = 10_000
@@ -240,6 +241,8 @@ class _Requester:
     name: str
     email: str | None
     phone: str | None
+    #: The number behind ``phone``, which the helpdesk indexes for its search.
+    line: _Phone | None = None
 
 
 @dataclass(frozen=True)
@@ -271,6 +274,10 @@ class _World:
     invoices: list[tuple[str, _Invoice]] = field(default_factory=list)
     tickets: list[tuple[int, _Ticket]] = field(default_factory=list)
     interactions: list[tuple[str, _Interaction]] = field(default_factory=list)
+    #: Interaction id -> the number a call or text came from or went to, as the contact
+    #: center writes it (voice and SMS only).
+    callers: dict[str, _Phone] = field(default_factory=dict)
+    caller_numbers: dict[str, str] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- vocabulary
@@ -426,6 +433,14 @@ def _generate() -> _World:
     world.accounts, world.invoices = _make_erp(people, orphan_codes, rng)
     world.tickets = _make_tickets(records, rng, used_numbers)
     world.interactions = _make_interactions(records, rng)
+
+    # Everything below draws from streams of its own, after the main one is done: the
+    # records, accounts, invoices, tickets and interactions of earlier versions stay the
+    # same draw for draw, and the facts the gateway's tests pin about them stay true.
+    helpdesk_only = _add_requester_lines(world.tickets, records, Random(SEED + 1), used_numbers)
+    world.callers, world.caller_numbers = _add_caller_numbers(
+        world.interactions, records, helpdesk_only, Random(SEED + 2), used_numbers
+    )
     return world
 
 
@@ -752,18 +767,19 @@ def _make_tickets(
         if count == 0:
             continue
         requester_ids += 1
-        phone: str | None = None
+        line: _Phone | None = None
         if record.phones and rng.random() < 0.75:
-            phone = _write_phone(_one(rng, record.phones), rng)
+            line = _one(rng, record.phones)
         elif rng.random() < 0.1:
             # The customer called from a phone the CRM has never heard of.
-            phone = _write_phone(_new_phone(rng, used_numbers), rng)
+            line = _new_phone(rng, used_numbers)
         requester = _Requester(
             id=requester_ids,
             external_id=record.id,
             name=f"{record.first_name} {record.last_name}",
             email=record.emails[0] if record.emails else None,
-            phone=phone,
+            phone=_write_phone(line, rng) if line is not None else None,
+            line=line,
         )
         start = max(AS_OF - _HISTORY, record.created_at)
         for _ in range(count):
@@ -826,6 +842,113 @@ def _make_interactions(
             )
     interactions.sort(key=lambda item: (item.started_at, item.customer_id))
     return [(f"I-{index:07d}", item) for index, item in enumerate(interactions, start=1)]
+
+
+#: Requesters without a phone whose number an agent later took down: mostly one the CRM has
+#: too, sometimes a work or home line the CRM never got.
+_REQUESTER_CRM_LINE = 0.7
+_REQUESTER_OWN_LINE = 0.04
+#: Customers the helpdesk knows by a line the CRM lacks who also call, or are called, on it.
+_SHARED_LINE_CUSTOMERS = 0.6
+_SHARED_LINE_USE = 0.5
+#: Calls and texts on a number neither the CRM nor the helpdesk has (a colleague's phone,
+#: a hotel room); about half of them reuse the customer's earlier stray number.
+_STRAY_CALLS = 0.02
+
+
+def _add_requester_lines(
+    tickets: Sequence[tuple[int, _Ticket]],
+    records: Sequence[_CrmRecord],
+    rng: Random,
+    used_numbers: set[str],
+) -> dict[str, _Phone]:
+    """Fill in some requesters' phones; return the lines only the helpdesk has, by customer.
+
+    Caller identification asks every owner for a number at once, so the helpdesk must hold
+    numbers the CRM lacks: a few hundred requesters get a work or home line of their own.
+    """
+    requesters: dict[int, _Requester] = {}
+    for _ticket_id, ticket in tickets:
+        requesters.setdefault(ticket.requester.id, ticket.requester)
+    by_id = {record.id: record for record in records}
+    for requester in sorted(requesters.values(), key=lambda r: r.id):
+        if requester.line is not None:
+            continue
+        record = by_id[requester.external_id]
+        roll = rng.random()
+        if roll < _REQUESTER_OWN_LINE:
+            line = _new_line(rng, used_numbers, record.address)
+        elif record.phones and roll < _REQUESTER_OWN_LINE + _REQUESTER_CRM_LINE:
+            line = _one(rng, record.phones)
+        else:
+            continue
+        requester.line = line
+        requester.phone = _write_phone(line, rng)
+    return {
+        r.external_id: r.line
+        for r in requesters.values()
+        if r.line is not None and r.line not in by_id[r.external_id].phones
+    }
+
+
+def _new_line(rng: Random, used: set[str], address: _Address | None) -> _Phone:
+    """A work or home number: mostly a landline in the customer's city, else a mobile."""
+    if rng.random() < 0.25:
+        return _new_phone(rng, used)
+    area = address.area_code if address is not None else None
+    city = next((c for c in _CITIES if c[3] == area), None) or _CITY_PICK.pick(rng)
+    _name, _postcode, _count, prefix, digits = city
+    while True:
+        phone = _Phone(prefix, str(_int(rng, 2 * 10 ** (digits - 1), 10**digits - 1)), False)
+        if phone.e164 not in used:
+            used.add(phone.e164)
+            return phone
+
+
+def _add_caller_numbers(
+    interactions: Sequence[tuple[str, _Interaction]],
+    records: Sequence[_CrmRecord],
+    helpdesk_only: dict[str, _Phone],
+    rng: Random,
+    used_numbers: set[str],
+) -> tuple[dict[str, _Phone], dict[str, str]]:
+    """The number of every call and text, and how the contact center wrote it down.
+
+    Usually one of the customer's CRM numbers; for some customers known to the helpdesk by a
+    line the CRM lacks, often that line (two owners agree on a number the CRM does not know);
+    now and then a number nobody else has.
+    """
+    by_id = {record.id: record for record in records}
+    sharing = {
+        customer_id
+        for customer_id in sorted(helpdesk_only)
+        if rng.random() < _SHARED_LINE_CUSTOMERS
+    }
+    strays: dict[str, _Phone] = {}
+    callers: dict[str, _Phone] = {}
+    written: dict[str, str] = {}
+    for interaction_id, item in interactions:
+        if item.channel not in ("voice", "sms"):
+            continue
+        record = by_id[item.customer_id]
+        known = record.phones
+        if item.channel == "sms":
+            # Texts go to mobiles whenever the CRM has one.
+            known = [phone for phone in known if phone.mobile] or known
+        roll = rng.random()
+        if item.customer_id in sharing and roll < _SHARED_LINE_USE:
+            line = helpdesk_only[item.customer_id]
+        elif known and rng.random() >= _STRAY_CALLS:
+            # The first number on file is the one people mostly use.
+            line = known[0] if len(known) == 1 or rng.random() < 0.7 else _one(rng, known[1:])
+        elif item.customer_id in strays and rng.random() < 0.5:
+            line = strays[item.customer_id]
+        else:
+            line = strays[item.customer_id] = _new_phone(rng, used_numbers)
+        callers[interaction_id] = line
+        # The switch logs E.164 without the plus; numbers keyed in by agents keep it.
+        written[interaction_id] = line.e164 if rng.random() < 0.2 else line.e164[1:]
+    return callers, written
 
 
 # --------------------------------------------------------------------------- writers
@@ -960,7 +1083,9 @@ def _write_helpdesk(conn: sqlite3.Connection, world: _World) -> None:
             external_id TEXT NOT NULL,
             name TEXT NOT NULL,
             email TEXT,
-            phone TEXT
+            phone TEXT,                -- as typed by the agent
+            phone_e164 TEXT,           -- search keys, the way helpdesks index contact points
+            email_key TEXT             -- trimmed and lower-cased
         );
         CREATE TABLE tickets (
             id INTEGER PRIMARY KEY,
@@ -978,9 +1103,17 @@ def _write_helpdesk(conn: sqlite3.Connection, world: _World) -> None:
     for _ticket_id, ticket in world.tickets:
         requesters.setdefault(ticket.requester.id, ticket.requester)
     conn.executemany(
-        "INSERT INTO requesters VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO requesters VALUES (?, ?, ?, ?, ?, ?, ?)",
         [
-            (r.id, r.external_id, r.name, r.email, r.phone)
+            (
+                r.id,
+                r.external_id,
+                r.name,
+                r.email,
+                r.phone,
+                r.line.e164 if r.line is not None else None,
+                r.email.strip().lower() if r.email is not None else None,
+            )
             for r in sorted(requesters.values(), key=lambda r: r.id)
         ],
     )
@@ -1003,6 +1136,8 @@ def _write_helpdesk(conn: sqlite3.Connection, world: _World) -> None:
     conn.executescript(
         """
         CREATE UNIQUE INDEX requesters_external_id ON requesters (external_id);
+        CREATE INDEX requesters_phone ON requesters (phone_e164);
+        CREATE INDEX requesters_email ON requesters (email_key);
         CREATE INDEX tickets_requester ON tickets (requester_id, created_at);
         CREATE INDEX tickets_requester_status ON tickets (requester_id, status, created_at);
         """
@@ -1020,12 +1155,14 @@ def _write_contactcenter(conn: sqlite3.Connection, world: _World) -> None:
             started_at INTEGER NOT NULL,   -- epoch seconds, this system's own convention
             duration_s INTEGER,
             summary TEXT NOT NULL,
-            agent TEXT NOT NULL
+            agent TEXT NOT NULL,
+            caller_number TEXT,            -- voice and SMS: the other end, as the switch logs it
+            caller_e164 TEXT               -- the same number normalised, for caller lookups
         );
         """
     )
     conn.executemany(
-        "INSERT INTO interactions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO interactions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             (
                 interaction_id,
@@ -1036,6 +1173,8 @@ def _write_contactcenter(conn: sqlite3.Connection, world: _World) -> None:
                 item.duration_s,
                 item.summary,
                 item.agent,
+                world.caller_numbers.get(interaction_id),
+                caller.e164 if (caller := world.callers.get(interaction_id)) else None,
             )
             for interaction_id, item in world.interactions
         ],
@@ -1045,5 +1184,6 @@ def _write_contactcenter(conn: sqlite3.Connection, world: _World) -> None:
         CREATE INDEX interactions_customer ON interactions (customer_id, started_at);
         CREATE INDEX interactions_customer_channel
             ON interactions (customer_id, channel, started_at);
+        CREATE INDEX interactions_caller ON interactions (caller_e164, started_at);
         """
     )
