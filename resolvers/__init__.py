@@ -7,6 +7,7 @@ from .errors import BadUserInput, Forbidden
 from .extensions import OwnersExtension, is_expected, should_mask_error
 from .freshness import RecordCache
 from .lookups import customer, customer_by_phone, customers, customers_by_email, possible_duplicates
+from .mutations import write
 from .owned import MAX_LIST, EntityRef, Info, owned_value
 from .plan import FieldPlan, Plan, Record, compile_plan
 from .report import OwnerReport, iso
@@ -38,4 +39,5 @@ __all__ = [
     "owned_value",
     "possible_duplicates",
     "should_mask_error",
+    "write",
 ]

@@ -146,6 +146,10 @@ class Context:
         self.deadline = deadline
         self._loaders: dict[tuple[str, str, Params, float, float], OwnerLoader] = {}
 
+    def forget(self) -> None:
+        """Drop what this request has read: after a write it is no longer the owner's truth."""
+        self._loaders.clear()
+
     def loader(self, field: FieldPlan, params: Params = ()) -> OwnerLoader:
         """The request's loader for the entity that `field` is read from."""
         owner = field.ownership

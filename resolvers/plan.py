@@ -79,9 +79,14 @@ class FieldPlan:
 
 
 class Plan:
-    """Every field plan of a schema, by type and GraphQL field name."""
+    """Every field plan of a schema, by type and GraphQL field name, and each value type's view."""
 
-    def __init__(self, fields: Mapping[tuple[str, str], FieldPlan]) -> None:
+    def __init__(
+        self,
+        fields: Mapping[tuple[str, str], FieldPlan],
+        views: Mapping[str, Mapping[str, Getter]] | None = None,
+    ) -> None:
+        self._views = dict(views or {})
         self._fields = dict(fields)
         self._by_python = {
             (type_name, plan.python_name): plan for (type_name, _), plan in self._fields.items()
@@ -89,6 +94,10 @@ class Plan:
 
     def field(self, type_name: str, name: str) -> FieldPlan:
         return self._fields[(type_name, name)]
+
+    def record(self, type_name: str, raw: Mapping[str, Any]) -> Record:
+        """An owner's record read as the value type `type_name`."""
+        return Record(raw, self._views[type_name])
 
     def fields_of(self, type_name: str) -> list[FieldPlan]:
         return [plan for (t, _), plan in self._fields.items() if t == type_name]
@@ -130,7 +139,11 @@ def compile_plan(
                 ),
                 python_name=_python_name(gql_field, name),
             )
-    return Plan(fields)
+    for type_name, entry in ownership.types.items():
+        gql_type = schema.type_map[type_name]
+        if entry.owner is not None and isinstance(gql_type, GraphQLObjectType):
+            compiler.view(gql_type)
+    return Plan(fields, compiler.views)
 
 
 def _python_name(gql_field: Any, name: str) -> str:

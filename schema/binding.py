@@ -8,6 +8,7 @@ enum values and arguments fit the field's type, and that keys do not loop.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from graphql import (
@@ -20,7 +21,14 @@ from graphql import (
     GraphQLSchema,
 )
 
-from .ownership import FieldOwnership, Ownership, Problem, TypeOwnership, suggest
+from .ownership import (
+    FieldOwnership,
+    MutationOwnership,
+    Ownership,
+    Problem,
+    TypeOwnership,
+    suggest,
+)
 
 SCALARS = frozenset({"String", "ID", "Int", "Float", "Boolean", "Money", "DateTime", "Date"})
 _FORMAT_SCALARS = {
@@ -72,6 +80,78 @@ class _Binder:
                 )
                 continue
             yield from self.check_type(entry, gql_type)
+        yield from self.mutation_problems()
+
+    def mutation_problems(self) -> Iterator[Problem]:
+        """Every mutation declared, each writing only what its one owner owns."""
+        root = self.schema.mutation_type
+        fields = root.fields if root is not None else {}
+        mutations = self.ownership.mutations
+        for name in fields:
+            if name not in mutations:
+                yield self.problem(
+                    1, f"mutation {name} of the schema has no entry under mutations:", "add it"
+                )
+        for name, mutation in mutations.items():
+            gql_field = fields.get(name)
+            if gql_field is None:
+                yield self.problem(
+                    mutation.line,
+                    f"mutation {name} is not a mutation of the schema",
+                    suggest(name, fields),
+                )
+                continue
+            yield from self.check_mutation(mutation, gql_field)
+
+    def check_mutation(
+        self, mutation: MutationOwnership, gql_field: GraphQLField
+    ) -> Iterator[Problem]:
+        where = f"mutation {mutation.name}"
+        input_type = _unwrap(gql_field.args["input"].type)[1]
+        input_fields = getattr(input_type, "fields", {})
+        for name in input_fields:
+            if name not in mutation.inputs:
+                yield self.problem(
+                    mutation.line, f"{where}: input.{name} is not sent to the owner", "add it"
+                )
+        for name, mapping in mutation.inputs.items():
+            if name not in input_fields:
+                yield self.problem(
+                    mapping.line,
+                    f"{where}: input.{name} is not a field of {input_type}",
+                    suggest(name, input_fields),
+                )
+            if mapping.writes is None:
+                continue
+            type_name, _, field_name = mapping.writes.partition(".")
+            entry = self.ownership.types.get(type_name)
+            written = entry.fields.get(field_name) if entry else None
+            if written is None:
+                yield self.problem(
+                    mapping.line,
+                    f"{where}: input.{name} writes {mapping.writes}, which has no owner",
+                )
+            elif written.owner != mutation.owner:
+                yield self.problem(
+                    mapping.line,
+                    f"{where}: input.{name} writes {mapping.writes}, owned by "
+                    f"'{written.owner}', but the mutation writes to '{mutation.owner}'",
+                    "a mutation changes only what its one owner owns: split it",
+                )
+        for placeholder in re.findall(r"\{(\w+)\}", mutation.path):
+            placed = mutation.inputs.get(placeholder)
+            if placed is None or placed.to is not None:
+                yield self.problem(
+                    mutation.line,
+                    f"{where}: the request path needs input.{placeholder} with path: true",
+                )
+        payload = _unwrap(gql_field.type)[1]
+        payload_fields = getattr(payload, "fields", {})
+        for name in payload_fields:
+            if name not in mutation.results:
+                yield self.problem(
+                    mutation.line, f"{where}: result.{name} is not read back", "add it"
+                )
 
     def check_type(self, entry: TypeOwnership, gql_type: GraphQLObjectType) -> Iterator[Problem]:
         for name in gql_type.fields:

@@ -18,6 +18,7 @@ from resolvers import OwnersExtension, Plan, compile_plan, is_expected, should_m
 
 from .binding import check_binding
 from .directives import Owner
+from .mutations import Mutation
 from .ownership import Ownership, OwnershipError
 from .query import Query
 from .scalars import SCALAR_MAP
@@ -89,6 +90,7 @@ def build_graph(
     """
     schema = CustomerSchema(
         query=Query,
+        mutation=Mutation,
         types=ALL_TYPES,
         # Clients send the same documents again and again (with variables):
         # parsing and validating each once, not per request, saves CPU.

@@ -139,6 +139,48 @@ class Lookup:
 
 
 @dataclass(frozen=True)
+class InputMapping:
+    """Where one input field of a mutation goes in the owner's request, and what it writes."""
+
+    name: str
+    to: str | None
+    """The owner's body field; None for the field that fills the path's placeholder."""
+    writes: str | None
+    """The coordinate it changes (`Customer.emails`): its owner must be the mutation's."""
+    values: Mapping[str, str] | None
+    line: int
+
+
+@dataclass(frozen=True)
+class ResultMapping:
+    """How a payload field is read back, fresh, from the owner after the write."""
+
+    name: str
+    key_from: str
+    """`input.<field>` or `reply.<field>`: where the key of the record to read is."""
+    entity: str | None
+    """The owner's entity to read it from; None for a customer (read field by field)."""
+    line: int
+
+
+@dataclass(frozen=True)
+class MutationOwnership:
+    """A mutation: the one owner it writes to, how, who may, and what it reads back."""
+
+    name: str
+    owner: str
+    method: str
+    path: str
+    write: frozenset[str]
+    inputs: Mapping[str, InputMapping]
+    results: Mapping[str, ResultMapping]
+    line: int
+
+    def writable_by(self, roles: frozenset[str]) -> bool:
+        return not self.write.isdisjoint(roles)
+
+
+@dataclass(frozen=True)
 class Ownership:
     """A loaded, self-consistent ownership map."""
 
@@ -148,6 +190,7 @@ class Ownership:
     types: Mapping[str, TypeOwnership]
     system_lines: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
     lookups: Mapping[str, tuple[Lookup, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    mutations: Mapping[str, MutationOwnership] = field(default_factory=lambda: MappingProxyType({}))
 
     def field(self, type_name: str, name: str) -> FieldOwnership:
         return self.types[type_name].fields[name]
@@ -347,7 +390,7 @@ class _Reader:
             document,
             "the ownership map",
             1,
-            ("version", "roles", "defaults", "systems", "lookups", "types"),
+            ("version", "roles", "defaults", "systems", "lookups", "types", "mutations"),
             ("version", "systems", "types"),
         )
         if top is None:
@@ -386,6 +429,112 @@ class _Reader:
             types=MappingProxyType(types),
             system_lines=MappingProxyType(system_lines),
             lookups=MappingProxyType(lookups),
+            mutations=MappingProxyType(
+                self.mutations(
+                    top.get("mutations"), top.lines.get("mutations", top.line), systems, roles
+                )
+            ),
+        )
+
+    def mutations(
+        self,
+        value: Any,
+        line: int,
+        systems: Mapping[str, SystemConfig],
+        roles: frozenset[str],
+    ) -> dict[str, MutationOwnership]:
+        spec = self.mapping(value, "mutations", line, None)
+        result: dict[str, MutationOwnership] = {}
+        for name, entry in (spec or {}).items():
+            mutation = self.mutation(name, entry, spec.lines[name], systems, roles)  # type: ignore[union-attr]
+            if mutation is not None:
+                result[name] = mutation
+        return result
+
+    def mutation(
+        self,
+        name: str,
+        value: Any,
+        line: int,
+        systems: Mapping[str, SystemConfig],
+        roles: frozenset[str],
+    ) -> MutationOwnership | None:
+        where = f"mutation {name}"
+        spec = self.mapping(
+            value,
+            where,
+            line,
+            ("owner", "write", "request", "input", "result"),
+            ("owner", "write", "request", "input"),
+        )
+        if spec is None or not {"owner", "write", "request", "input"} <= set(spec):
+            return None
+        at = spec.lines.get
+        owner = self.owner(spec["owner"], where, at("owner", line), systems)
+        write = self.read_roles(spec["write"], f"{where}: write", at("write", line), roles)
+        request = self.mapping(
+            spec["request"], f"{where}: request", at("request", line), ("post", "put", "patch")
+        )
+        methods = [m for m in ("post", "put", "patch") if request and m in request]
+        if request is not None and len(methods) != 1:
+            self.add(at("request", line), f"{where}: give exactly one of post:, put: or patch:")
+        inputs: dict[str, InputMapping] = {}
+        inputs_map = self.mapping(spec["input"], f"{where}: input", at("input", line), None)
+        for field_name, field_value in (inputs_map or {}).items():
+            field_line = inputs_map.lines[field_name]  # type: ignore[union-attr]
+            field_where = f"{where}: input.{field_name}"
+            item = self.mapping(
+                field_value, field_where, field_line, ("to", "writes", "values", "path")
+            )
+            if item is None:
+                continue
+            to = None if item.get("path") else str(item.get("to", field_name))
+            inputs[field_name] = InputMapping(
+                name=field_name,
+                to=to,
+                writes=item.get("writes"),
+                values=self.values(item.get("values"), field_where, field_line),
+                line=field_line,
+            )
+        results: dict[str, ResultMapping] = {}
+        results_map = self.mapping(spec.get("result"), f"{where}: result", at("result", line), None)
+        for field_name, field_value in (results_map or {}).items():
+            field_line = results_map.lines[field_name]  # type: ignore[union-attr]
+            item = self.mapping(
+                field_value,
+                f"{where}: result.{field_name}",
+                field_line,
+                ("key", "entity"),
+                ("key",),
+            )
+            if item is None or "key" not in item:
+                continue
+            key = str(item["key"])
+            if not key.startswith(("input.", "reply.")):
+                self.add(
+                    field_line,
+                    f"{where}: result.{field_name}: key must start with input. or reply.",
+                )
+            entity = item.get("entity")
+            if entity is not None and owner is not None and entity not in systems[owner].entities:
+                self.add(
+                    field_line,
+                    f"{where}: result.{field_name}: '{owner}' has no entity {entity!r}",
+                    suggest(str(entity), systems[owner].entities),
+                )
+            results[field_name] = ResultMapping(field_name, key, entity, field_line)
+        if owner is None or not methods or request is None:
+            return None
+        path = self.string(request[methods[0]], f"{where}: request", at("request", line)) or "/"
+        return MutationOwnership(
+            name=name,
+            owner=owner,
+            method=methods[0].upper(),
+            path=path,
+            write=write,
+            inputs=MappingProxyType(inputs),
+            results=MappingProxyType(results),
+            line=line,
         )
 
     def lookups(

@@ -200,7 +200,6 @@ class Customer:
     ) -> list[Interaction] | None:
         return await owned_value(self, info, channel=channel, first=first)
 
-
     @strawberry.field(
         description=(
             "Other records of the identity owner that share a phone number or an e-mail "
@@ -238,6 +237,16 @@ class CallerLookup:
 
 
 # Types whose values the gateway composes itself rather than reads from an owner.
-COMPOSED_TYPES: frozenset[str] = frozenset({"Query", "CallerLookup", "CustomerMatch"})
+COMPOSED_TYPES: frozenset[str] = frozenset(
+    {
+        "Query",
+        "Mutation",
+        "CallerLookup",
+        "CustomerMatch",
+        "UpdateContactPayload",
+        "OpenTicketPayload",
+        "LogInteractionPayload",
+    }
+)
 
 ALL_TYPES: tuple[Any, ...] = (Customer, Address, CreditStatus, Invoice, Ticket, Interaction)

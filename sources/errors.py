@@ -105,3 +105,46 @@ class OwnerBadResponse(OwnerError):
 
     def __init__(self, owner: str, problem: str) -> None:
         super().__init__(owner, f"Owner '{owner}' sent a malformed reply: {problem}.")
+
+
+class OutcomeUnknown(OwnerError):
+    """A write was sent but its answer never came: it may or may not have been applied.
+
+    Never retried here: the client retries with the same idempotency key and
+    the owner replays the first result, so the write happens at most once.
+    """
+
+    code = "OUTCOME_UNKNOWN"
+    status = "unknown"
+
+    def __init__(self, owner: str, reason: str) -> None:
+        super().__init__(
+            owner,
+            f"The write to owner '{owner}' may or may not have been applied ({reason}); "
+            "retry with the same idempotencyKey to get its single result.",
+        )
+
+
+class OwnerRejected(OwnerError):
+    """The owner refused a write it understood (HTTP 4xx): nothing was applied."""
+
+    code = "BAD_USER_INPUT"
+    status = "error"
+
+    def __init__(self, owner: str, http_status: int, reason: str) -> None:
+        self.http_status = http_status
+        super().__init__(owner, f"Owner '{owner}' refused the write: {reason}.")
+
+    @property
+    def extensions(self) -> dict[str, Any]:
+        return {**super().extensions, "httpStatus": self.http_status}
+
+
+class OwnerNotFound(OwnerError):
+    """The record a write names does not exist in its owner."""
+
+    code = "NOT_FOUND"
+    status = "ok"
+
+    def __init__(self, owner: str, what: str) -> None:
+        super().__init__(owner, f"Owner '{owner}' has no {what}.")

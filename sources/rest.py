@@ -34,10 +34,13 @@ from .deadline import Deadline
 from .errors import (
     CircuitOpen,
     DeadlineExceeded,
+    OutcomeUnknown,
     OwnerBadResponse,
     OwnerError,
     OwnerHTTPError,
+    OwnerNotFound,
     OwnerRateLimited,
+    OwnerRejected,
     OwnerTimeout,
     OwnerUnavailable,
 )
@@ -150,6 +153,96 @@ class RestSource:
             return [] if payload is None else self._records(payload, spec)
         except OwnerError as error:
             return error
+
+    async def write(
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any],
+        idempotency_key: str,
+        observer: CallObserver | None = None,
+        deadline: Deadline | None = None,
+    ) -> Any:
+        """Send one write, once, and return the owner's record; raise what went wrong.
+
+        Never retried: a write whose answer did not come is `OutcomeUnknown`,
+        and only the client, retrying with the same idempotency key, may send
+        it again. What certainly was not applied (refused connection, open
+        breaker, no time left) says so.
+        """
+        spec = EntityConfig(name=f"{method} {path}", key_field=("id",))
+        asking = _Asking(observer, deadline)
+        started = self._clock()
+        if not self.breaker.allow():
+            self._report(asking, spec, 1, started, "unavailable", None, 0, sent=False)
+            raise CircuitOpen(self.name)
+        time_left = asking.time_left()
+        if time_left <= 0:
+            self.breaker.release()
+            self._report(asking, spec, 1, started, "deadline", None, 0, sent=False)
+            raise DeadlineExceeded(self.name)
+        request = self._client.build_request(
+            method, path, json=dict(body), headers={"Idempotency-Key": idempotency_key}
+        )
+        status = "cancelled"
+        http_status: int | None = None
+        try:
+            async with asyncio.timeout(min(self.config.timeout, time_left)):
+                async with self._slots:
+                    response = await self._client.send(request)
+                    payload = await response.aread()
+            http_status = response.status_code
+            status = "ok" if http_status < 400 else "error"
+            if http_status < 500:
+                self.breaker.success()
+            else:
+                self.breaker.failure()
+            return self._written(response, payload)
+        except TimeoutError:
+            status = "unknown"
+            self.breaker.failure()
+            raise OutcomeUnknown(self.name, "no answer in time") from None
+        except httpx.ConnectError:
+            status = "unavailable"
+            self.breaker.failure()
+            raise OwnerUnavailable(self.name, "could not be reached; nothing was sent") from None
+        except httpx.TimeoutException as error:
+            self.breaker.failure()
+            if not _timed_out(error):  # a refused connection, reported as a timeout
+                status = "unavailable"
+                raise OwnerUnavailable(
+                    self.name, "could not be reached; nothing was sent"
+                ) from None
+            status = "unknown"
+            raise OutcomeUnknown(self.name, "no answer in time") from None
+        except httpx.TransportError:
+            status = "unknown"
+            self.breaker.failure()
+            raise OutcomeUnknown(self.name, "the connection broke before the answer") from None
+        finally:
+            if status == "cancelled":
+                self.breaker.release()
+            self._report(asking, spec, 1, started, status, http_status, 0, sent=True)
+
+    def _written(self, response: httpx.Response, body: bytes) -> Any:
+        status = response.status_code
+        if status == 404:
+            raise OwnerNotFound(self.name, "such record")
+        if status == 409:
+            raise OutcomeUnknown(self.name, "a write with this key is still in progress")
+        if status == 422:
+            raise OwnerRejected(
+                self.name, status, "this idempotencyKey was used with a different request"
+            )
+        if 400 <= status < 500:
+            raise OwnerRejected(self.name, status, f"HTTP {status}")
+        if status >= 500:
+            # The owner failed while handling it: applied or not, nobody can say.
+            raise OutcomeUnknown(self.name, f"it answered HTTP {status}")
+        try:
+            return json.loads(body)
+        except ValueError:
+            raise OutcomeUnknown(self.name, "its answer was not JSON") from None
 
     async def _fetch_batch(
         self,

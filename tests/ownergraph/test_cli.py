@@ -26,7 +26,7 @@ def test_check_lists_every_problem_and_fails(
     )
     assert main(["check", "--ownership", str(bad)]) == 1
     err = capsys.readouterr().err
-    assert "3 problems in the ownership map" in err
+    assert "4 problems in the ownership map" in err
     assert f"{bad}:" in err
     assert "unknown system 'helpdsk' (did you mean 'helpdesk'?)" in err
     assert "timeout is not a duration: 'fast'" in err

@@ -126,3 +126,26 @@ def test_a_one_to_many_entity_needs_a_list_field() -> None:
         "Customer.credit reads the one-to-many entity 'invoices' but is not a list of objects"
         in problem
     )
+
+
+def test_a_mutation_writing_another_owners_field_is_rejected() -> None:
+    [problem] = problems_after(
+        "subject:     {to: subject, writes: Ticket.subject}",
+        "subject:     {to: subject, writes: Customer.displayName}",
+    )
+    assert (
+        "mutation openTicket: input.subject writes Customer.displayName, owned by 'crm', "
+        "but the mutation writes to 'helpdesk'"
+    ) in problem
+
+
+def test_every_mutation_and_input_field_must_be_declared() -> None:
+    problems = problems_after(
+        "      durationSeconds: {to: duration_s, writes: Interaction.durationSeconds}\n", ""
+    )
+    assert any("input.durationSeconds is not sent to the owner" in p for p in problems)
+    problems = problems_after("  updateContact:\n", "  updateContacts:\n")
+    assert any(
+        "mutation updateContact of the schema has no entry under mutations:" in p for p in problems
+    )
+    assert any("mutation updateContacts is not a mutation of the schema" in p for p in problems)
