@@ -1,5 +1,6 @@
 """What every demo owner shares: JSON errors, request stats, simulated latency, injected
-faults, health and OpenAPI routes, and the parsing of batch keys, limits and filters.
+faults, health and OpenAPI routes, and the parsing of batch keys, limits, filters, phone
+numbers and e-mail addresses.
 """
 
 from __future__ import annotations

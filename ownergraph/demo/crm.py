@@ -1,7 +1,8 @@
 """The demo CRM: customer master data, keyed by the universal customer id (``C00042``).
 
 It owns names, e-mails, phones (as people typed them), address, segment, and the crosswalk
-to the ERP (``erp_code``).
+to the ERP (``erp_code``). It finds customers by phone or e-mail through search keys it
+keeps normalised beside the records, duplicates of one person included.
 """
 
 from __future__ import annotations

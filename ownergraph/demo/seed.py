@@ -865,7 +865,8 @@ def _add_requester_lines(
     """Fill in some requesters' phones; return the lines only the helpdesk has, by customer.
 
     Caller identification asks every owner for a number at once, so the helpdesk must hold
-    numbers the CRM lacks: a few hundred requesters get a work or home line of their own.
+    numbers the CRM lacks: with those the first pass gave, a few hundred requesters end up
+    with a work or home line the CRM never got.
     """
     requesters: dict[int, _Requester] = {}
     for _ticket_id, ticket in tickets:
@@ -935,9 +936,15 @@ def _add_caller_numbers(
         if item.channel == "sms":
             # Texts go to mobiles whenever the CRM has one.
             known = [phone for phone in known if phone.mobile] or known
+        shared = helpdesk_only.get(item.customer_id)
         roll = rng.random()
-        if item.customer_id in sharing and roll < _SHARED_LINE_USE:
-            line = helpdesk_only[item.customer_id]
+        if (
+            item.customer_id in sharing
+            and shared is not None
+            and (shared.mobile or item.channel == "voice")
+            and roll < _SHARED_LINE_USE
+        ):
+            line = shared
         elif known and rng.random() >= _STRAY_CALLS:
             # The first number on file is the one people mostly use.
             line = known[0] if len(known) == 1 or rng.random() < 0.7 else _one(rng, known[1:])

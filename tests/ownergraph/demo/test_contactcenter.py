@@ -42,8 +42,13 @@ async def test_search_returns_only_known_customers(
         "duration_s",
         "summary",
         "agent",
+        "caller_number",
     }
     assert isinstance(item["started_at"], int)
+    for interaction in data:
+        # Only calls and texts have a number at the other end.
+        has_number = interaction["caller_number"] is not None
+        assert has_number == (interaction["channel"] in ("voice", "sms"))
 
 
 async def test_limit_is_per_customer_and_newest_first(
