@@ -24,7 +24,7 @@ import pytest
 import schemathesis
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from graphql import GraphQLEnumType, build_schema
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import (
     negative_data_rejection,
@@ -59,8 +59,8 @@ FORBIDDEN_CODES = frozenset({"INTERNAL_SERVER_ERROR", "OWNER_ERROR", "OWNER_BAD_
 # client did not send that text itself (messages may quote the client's input).
 LEAK = re.compile(
     r"Traceback|\w*Exception\b|\w+Error\(|File \"|\w\.py\b|site-packages"
-    r"|/(?:home|usr|tmp|var|opt|srv|work|root)/|https?://|localhost"
-    r"|\b\d{1,3}(?:\.\d{1,3}){3}\b"
+    r"|(?<![\w.:/-])/[\w.-]+/[\w./-]+|\b[A-Za-z]:\\"  # file paths, POSIX or Windows
+    r"|https?://|localhost|\b\d{1,3}(?:\.\d{1,3}){3}\b"  # URLs, hosts, addresses
 )
 # Errors graphql-core (and the endpoint, before executing) raise without a
 # code: syntax, validation and operation-selection errors. Nothing else may
@@ -90,6 +90,7 @@ GRAPHQL_MESSAGE = re.compile(
     r"|A (?:query|mutation|subscription) cannot be sent with "
     r"|Subscription '"
     r"|Anonymous Subscription "
+    r"|Maximum introspection depth exceeded$"
     r")"
 )
 
@@ -186,6 +187,13 @@ def build_gateway(demo_data: Path) -> Gateway:
 
 # --- schemathesis, positive and negative -------------------------------------
 
+# A known bug, found by these tests and pinned by the strict xfail
+# `test_interactions_on_the_web_channel_are_not_an_owner_error`: `Channel.WEB`
+# has no value in the contact center's words (the map gives PHONE, EMAIL, CHAT,
+# SMS), so `interactions(channel: WEB)` sends it "web", it answers 400, and the
+# field fails with OWNER_ERROR. The fuzz tests step around that one case.
+UNMAPPED_CHANNEL = re.compile(r"\binteractions\([^)]*\bchannel: WEB\b")
+
 
 def clean_answer(
     ctx: schemathesis.CheckContext, response: schemathesis.Response, case: schemathesis.Case
@@ -232,6 +240,7 @@ def schemathesis_schema(demo_data: Path) -> Iterator[schemathesis.BaseSchema]:
     schemathesis_asgi.shutdown_lifespans()  # done already when its pytest plugin is on
 
 
+# Queries only: a mutation would write to the demo owners' data the whole run shares.
 QUERY_FIELDS = sorted(SDL.query_type.fields) if SDL.query_type else []
 
 
@@ -254,7 +263,8 @@ def test_schemathesis_finds_no_server_error(
     @settings(max_examples=SCHEMATHESIS_EXAMPLES, deadline=None, database=None)
     @given(case=operation.as_strategy(generation_mode=mode))
     def fuzz(case: schemathesis.Case) -> None:
-        case.call_and_validate(headers=BACKOFFICE, checks=checks)
+        assume(not UNMAPPED_CHANNEL.search(str(case.body)))  # a known bug, pinned below
+        case.call_and_validate(headers=BACKOFFICE, checks=checks, timeout=REQUEST_SECONDS)
 
     fuzz()
 
@@ -568,6 +578,7 @@ def test_valid_variables_get_the_caller_profile(
     ticket_status: str | None,
     channel: str | None,
 ) -> None:
+    assume(channel != "WEB")  # the known bug pinned below
     variables = {
         "id": customer_id,
         "first": first,
@@ -594,3 +605,13 @@ def test_valid_variables_get_the_caller_profile(
         assert len(items) <= first, (field, len(items), first)
         if wanted is not None:
             assert {item[attribute] for item in items} <= {wanted}, (field, wanted, items)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Channel.WEB is not mapped to the contact center's channels: it answers 400",
+)
+def test_interactions_on_the_web_channel_are_not_an_owner_error(client: Client) -> None:
+    document = '{ customer(id: "C00001") { interactions(channel: WEB, first: 5) { channel } } }'
+    response, sent = client.post_json({"query": document})
+    assert_clean(response, sent)
