@@ -76,9 +76,17 @@ def params_for(plan: FieldPlan, args: Mapping[str, Any]) -> Params:
             value = value.name
         if name in plan.enum_args:
             # Enum values go to the owner in its own words: as the map says, or
-            # the value's name in lower case.
-            values = mapping.values or {}
-            value = values.get(value, str(value).lower())
+            # the value's name in lower case. A map lists every value the owner
+            # knows: asking it for another would only earn its refusal.
+            if mapping.values is None:
+                value = str(value).lower()
+            elif value in mapping.values:
+                value = mapping.values[value]
+            else:
+                known = ", ".join(mapping.values)
+                raise BadUserInput(
+                    name, f"{plan.owner} has no {value} values to filter by (it knows {known})"
+                )
         # Typed, not stringified: a JSON body must carry numbers as numbers.
         params.append((mapping.param, value))
     return tuple(sorted(params))

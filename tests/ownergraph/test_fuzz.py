@@ -24,7 +24,7 @@ import pytest
 import schemathesis
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from graphql import GraphQLEnumType, build_schema
-from hypothesis import assume, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import (
     negative_data_rejection,
@@ -187,13 +187,6 @@ def build_gateway(demo_data: Path) -> Gateway:
 
 # --- schemathesis, positive and negative -------------------------------------
 
-# A known bug, found by these tests and pinned by the strict xfail
-# `test_interactions_on_the_web_channel_are_not_an_owner_error`: `Channel.WEB`
-# has no value in the contact center's words (the map gives PHONE, EMAIL, CHAT,
-# SMS), so `interactions(channel: WEB)` sends it "web", it answers 400, and the
-# field fails with OWNER_ERROR. The fuzz tests step around that one case.
-UNMAPPED_CHANNEL = re.compile(r"\binteractions\([^)]*\bchannel: WEB\b")
-
 
 def clean_answer(
     ctx: schemathesis.CheckContext, response: schemathesis.Response, case: schemathesis.Case
@@ -263,7 +256,6 @@ def test_schemathesis_finds_no_server_error(
     @settings(max_examples=SCHEMATHESIS_EXAMPLES, deadline=None, database=None)
     @given(case=operation.as_strategy(generation_mode=mode))
     def fuzz(case: schemathesis.Case) -> None:
-        assume(not UNMAPPED_CHANNEL.search(str(case.body)))  # a known bug, pinned below
         case.call_and_validate(headers=BACKOFFICE, checks=checks, timeout=REQUEST_SECONDS)
 
     fuzz()
@@ -578,7 +570,6 @@ def test_valid_variables_get_the_caller_profile(
     ticket_status: str | None,
     channel: str | None,
 ) -> None:
-    assume(channel != "WEB")  # the known bug pinned below
     variables = {
         "id": customer_id,
         "first": first,
@@ -607,11 +598,11 @@ def test_valid_variables_get_the_caller_profile(
             assert {item[attribute] for item in items} <= {wanted}, (field, wanted, items)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Channel.WEB is not mapped to the contact center's channels: it answers 400",
-)
 def test_interactions_on_the_web_channel_are_not_an_owner_error(client: Client) -> None:
+    # Found by these tests: the contact center has no WEB channel, and asking it
+    # was an OWNER_ERROR. Now the gateway says so itself, without calling it.
     document = '{ customer(id: "C00001") { interactions(channel: WEB, first: 5) { channel } } }'
     response, sent = client.post_json({"query": document})
     assert_clean(response, sent)
+    [error] = response.json()["errors"]
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "argument": "channel"}

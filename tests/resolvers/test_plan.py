@@ -125,3 +125,12 @@ def test_first_is_bounded(first: int) -> None:
     with pytest.raises(BadUserInput, match="between 1 and 100") as caught:
         params_for(PLAN.field("Customer", "tickets"), {"first": first})
     assert caught.value.extensions == {"code": "BAD_USER_INPUT", "argument": "first"}
+
+
+def test_an_enum_value_the_owner_does_not_know_is_refused_before_asking() -> None:
+    from resolvers import BadUserInput
+    from resolvers.owned import params_for
+
+    with pytest.raises(BadUserInput, match="contactcenter has no WEB values") as caught:
+        params_for(PLAN.field("Customer", "interactions"), {"channel": Channel.WEB})
+    assert caught.value.extensions == {"code": "BAD_USER_INPUT", "argument": "channel"}
