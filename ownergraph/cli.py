@@ -114,15 +114,21 @@ def _check(args: argparse.Namespace) -> int:
     ownership = load_ownership(settings.ownership_path, settings.env)
     build_graph(ownership, phone_region=settings.phone_region)
     fields = sum(len(t.fields) for t in ownership.types.values())
+    lookups = sum(len(found) for found in ownership.lookups.values())
     print(
         f"{settings.ownership_path}: ok: {len(ownership.systems)} systems, "
-        f"{len(ownership.types)} types, {fields} owned fields"
+        f"{len(ownership.types)} types, {fields} owned fields, {lookups} lookups, "
+        f"{len(ownership.mutations)} mutations"
     )
     for name, system in ownership.systems.items():
         owned = sum(
             1 for t in ownership.types.values() for f in t.fields.values() if f.owner == name
         )
-        print(f"  {name:<14} {system.base_url:<28} {owned:>3} fields")
+        writes = sorted(m for m, mutation in ownership.mutations.items() if mutation.owner == name)
+        print(
+            f"  {name:<14} {system.base_url:<28} {owned:>3} fields"
+            + (f"  writes: {', '.join(writes)}" if writes else "")
+        )
     return 0
 
 
