@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -25,6 +26,7 @@ from .deadline import DeadlineMiddleware
 from .graphiql import SAMPLE_QUERY, graphiql_html
 from .graphql_http import GraphQLEndpoint
 from .limits import limit_extensions
+from .metrics import Metrics
 from .settings import Settings
 
 
@@ -89,6 +91,8 @@ def create_app(
     extensions: list[type[SchemaExtension]] = [*limit_extensions(settings.limits, ownership)]
     if not settings.introspection:
         extensions.append(DisableIntrospection)
+    metrics = Metrics()
+    extensions.append(metrics.extension())
     audit = AuditLog.open(settings.audit_log, settings.audit_key)
     if audit is not None:
         extensions.append(audit_extension(audit, ownership))
@@ -102,7 +106,9 @@ def create_app(
             for name, system in ownership.systems.items()
         },
         phone_region=settings.phone_region,
+        calls=metrics,
     )
+    metrics.watch(gateway)
     http = httpx.AsyncClient()  # for fetching JWKS from an identity provider
     authenticator = _authenticator(settings, ownership, http)
 
@@ -131,6 +137,9 @@ def create_app(
 
     async def readyz(request: Request) -> Response:
         return JSONResponse(readiness(gateway))
+
+    async def metrics_page(request: Request) -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     async def schema_sdl(request: Request) -> Response:
         return PlainTextResponse(sdl, media_type="application/graphql; charset=utf-8")
@@ -164,6 +173,7 @@ def create_app(
             Route("/graphql", endpoint, name="graphql"),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics_page),
             Route("/schema.graphql", schema_sdl),
         ],
         lifespan=lifespan,

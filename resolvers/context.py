@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiodataloader import DataLoader
 
-from sources import Deadline, OwnerError, RestSource
+from sources import CallObserver, Deadline, OwnerError, RestSource
 
 from .freshness import RecordCache, Stale
 from .plan import FieldPlan, Plan
@@ -47,9 +47,12 @@ class Gateway:
         sources: Mapping[str, RestSource],
         cache: RecordCache | None = None,
         phone_region: str = "IT",
+        calls: CallObserver | None = None,
     ) -> None:
         self.ownership = ownership
         self.phone_region = phone_region
+        self.calls = calls
+        """Hears every owner call of every request (metrics); None for no one."""
         self.plan_for = plan_for
         self.sources = sources
         self.cache = cache if cache is not None else RecordCache()
@@ -140,7 +143,7 @@ class Context:
         self.plan = gateway.plan_for(viewer.roles)
         self.customers: set[str] = set()
         """Ids of the customers this request touched, for the audit log."""
-        self.report = OwnerReport()
+        self.report = OwnerReport(gateway.calls)
         self.request = request
         self.response = response
         self.deadline = deadline

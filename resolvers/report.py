@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sources import Call
+from sources import Call, CallObserver
 
 # Worst first: a system that failed once in a request reports that failure.
 _SEVERITY = {"deadline": 5, "timeout": 4, "unavailable": 3, "error": 2, "ok": 1}
@@ -28,13 +28,19 @@ class _SystemReport:
 
 
 class OwnerReport:
-    """Collects every owner call of one request (a `sources.CallObserver`)."""
+    """Collects every owner call of one request (a `sources.CallObserver`).
 
-    def __init__(self) -> None:
+    Each call is also passed on to `forward` (the process's metrics), if given.
+    """
+
+    def __init__(self, forward: CallObserver | None = None) -> None:
         self._systems: dict[str, _SystemReport] = {}
         self._stale: list[dict[str, Any]] = []
+        self._forward = forward
 
     def record(self, call: Call) -> None:
+        if self._forward is not None:
+            self._forward.record(call)
         report = self._systems.setdefault(call.system, _SystemReport())
         if call.sent:
             report.calls += 1

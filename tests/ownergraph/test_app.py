@@ -337,3 +337,30 @@ async def test_the_demo_posture_and_cors_allow_list(demo_data: Path) -> None:
     assert "Did you mean 'displayName'?" in typo["errors"][0]["message"]
     assert allowed.headers["access-control-allow-origin"] == "https://agent.example"
     assert "access-control-allow-origin" not in refused.headers
+
+
+async def test_metrics_after_a_query(demo_data: Path) -> None:
+    def down(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(500)
+
+    app = create_app(
+        settings(), transports=owner_transports(demo_data, erp=httpx.MockTransport(down))
+    )
+    async with client_for(app) as client:
+        await client.post(
+            "/graphql",
+            json={
+                "query": 'query Screen { customers(ids: ["C00002", "C00013"]) '
+                "{ displayName credit { balance } } }"
+            },
+        )
+        page = await client.get("/metrics")
+    assert page.headers["content-type"].startswith("text/plain")
+    text = page.text
+    assert 'ownergraph_requests_total{operation="Screen",outcome="partial"} 1.0' in text
+    assert 'ownergraph_errors_total{code="OWNER_ERROR"} 2.0' in text
+    assert 'ownergraph_owner_calls_total{entity="customer",owner="crm",status="ok"} 1.0' in text
+    assert 'ownergraph_owner_calls_total{entity="account",owner="erp",status="error"} 1.0' in text
+    assert 'ownergraph_owner_batch_keys_bucket{le="2.0",owner="crm"} 1.0' in text
+    assert 'ownergraph_owner_breaker_state{owner="erp"} 0.0' in text
+    assert "ownergraph_request_duration_seconds_bucket" in text

@@ -1,0 +1,140 @@
+"""Prometheus metrics at `/metrics`: requests, latency, owner calls, errors, breakers.
+
+One registry per app, so that two apps in a process (tests, an embedding
+host) never share counters. Label values a client controls are bounded: an
+operation name that is not a plain GraphQL name, or one beyond the first
+hundred seen, is counted as `other`.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable, Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from strawberry.extensions import SchemaExtension
+
+from resolvers import Gateway
+from sources import Call
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+_MAX_OPERATIONS = 100
+_BREAKER_STATES = {"closed": 0, "half_open": 1, "open": 2}
+_LATENCY = (0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0)
+_BATCH = (1, 2, 5, 10, 20, 50, 100, 200)
+
+
+class Metrics:
+    """The app's metrics; also the `CallObserver` that hears every owner call."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "ownergraph_requests",
+            "GraphQL operations by name and outcome (ok, partial, rejected).",
+            ["operation", "outcome"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "ownergraph_request_duration_seconds",
+            "Time to answer a GraphQL operation.",
+            ["operation"],
+            buckets=_LATENCY,
+            registry=self.registry,
+        )
+        self.errors = Counter(
+            "ownergraph_errors",
+            "Errors returned to clients, by code.",
+            ["code"],
+            registry=self.registry,
+        )
+        self.owner_calls = Counter(
+            "ownergraph_owner_calls",
+            "Calls to owning systems, by owner, entity and status.",
+            ["owner", "entity", "status"],
+            registry=self.registry,
+        )
+        self.owner_latency = Histogram(
+            "ownergraph_owner_call_duration_seconds",
+            "Time an owning system took to answer one call.",
+            ["owner"],
+            buckets=_LATENCY,
+            registry=self.registry,
+        )
+        self.batch_keys = Histogram(
+            "ownergraph_owner_batch_keys",
+            "Keys asked in one owner call: how well reads are batched.",
+            ["owner"],
+            buckets=_BATCH,
+            registry=self.registry,
+        )
+        self._operations: set[str] = set()
+
+    def watch(self, gateway: Gateway) -> None:
+        """Report the breakers of `gateway`'s owners at every scrape."""
+        self.registry.register(_Breakers(gateway))
+
+    def record(self, call: Call) -> None:
+        """An owner call ended (`sources.CallObserver`)."""
+        self.owner_calls.labels(call.system, call.entity, call.status).inc()
+        if call.sent:
+            self.owner_latency.labels(call.system).observe(call.ended - call.started)
+            self.batch_keys.labels(call.system).observe(call.keys)
+
+    def operation(self, name: str | None) -> str:
+        if name is None:
+            return "anonymous"
+        if not _NAME.match(name):
+            return "other"
+        if name not in self._operations:
+            if len(self._operations) >= _MAX_OPERATIONS:
+                return "other"
+            self._operations.add(name)
+        return name
+
+    def extension(self) -> type[SchemaExtension]:
+        """A schema extension class counting each operation in these metrics."""
+        metrics = self
+
+        class Measure(SchemaExtension):
+            def on_operation(self) -> Iterator[None]:
+                started = time.perf_counter()
+                yield
+                execution = self.execution_context
+                operation = metrics.operation(execution.operation_name)
+                result = execution.result
+                errors = list(
+                    getattr(result, "errors", None) or execution.pre_execution_errors or []
+                )
+                data = getattr(result, "data", None)
+                outcome = "ok" if not errors else ("partial" if data is not None else "rejected")
+                metrics.requests.labels(operation, outcome).inc()
+                metrics.latency.labels(operation).observe(time.perf_counter() - started)
+                for error in errors:
+                    code = (error.extensions or {}).get("code", "GRAPHQL_VALIDATION_FAILED")
+                    metrics.errors.labels(str(code)).inc()
+
+        return Measure
+
+
+class _Breakers(Collector):
+    """Each owner's breaker state, read at scrape time."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+
+    def collect(self) -> Iterable[Metric]:
+        family = GaugeMetricFamily(
+            "ownergraph_owner_breaker_state",
+            "Each owner's circuit breaker: 0 closed, 1 half-open, 2 open.",
+            labels=["owner"],
+        )
+        for name, source in self.gateway.sources.items():
+            family.add_metric([name], _BREAKER_STATES[source.breaker.state])
+        yield family
+
+    def describe(self) -> Iterable[Metric]:
+        return []
