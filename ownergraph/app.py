@@ -26,6 +26,7 @@ from .deadline import DeadlineMiddleware
 from .graphiql import SAMPLE_QUERY, graphiql_html
 from .graphql_http import GraphQLEndpoint
 from .limits import limit_extensions
+from .logs import RequestIdMiddleware
 from .metrics import Metrics
 from .settings import Settings
 
@@ -155,7 +156,10 @@ def create_app(
             await gateway.aclose()
             await http.aclose()
 
-    middleware = [Middleware(DeadlineMiddleware, default=settings.deadline)]
+    middleware = [
+        Middleware(RequestIdMiddleware),
+        Middleware(DeadlineMiddleware, default=settings.deadline),
+    ]
     if settings.cors_origins:
         middleware.insert(
             0,

@@ -17,6 +17,7 @@ from schema import OwnershipError, build_graph, load_ownership
 
 from .auth import DEMO_KEYS, KeysFileError, hash_key, new_key
 from .graphiql import SAMPLE_QUERY
+from .logs import configure_logging
 from .settings import DEMO, Settings, SettingsError
 
 
@@ -61,6 +62,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument(
         "--demo-keys", action="store_true", help="also accept the demo API keys (demo-agent...)"
+    )
+    serve.add_argument(
+        "--workers", type=int, default=1, help="worker processes (the service is stateless)"
+    )
+    serve.add_argument(
+        "--text-logs", action="store_true", help="plain text logs instead of JSON lines"
     )
     serve.set_defaults(run=_serve)
 
@@ -142,10 +149,29 @@ def _schema(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    configure_logging(json_lines=not args.text_logs)
+    settings = _settings(args)  # checked here, so a bad setting fails before any worker starts
+    if args.workers > 1:
+        # Each worker process builds its own app from the environment.
+        if args.ownership:
+            os.environ["OWNERGRAPH_OWNERSHIP"] = str(args.ownership)
+        if args.demo_keys:
+            os.environ["OWNERGRAPH_DEMO_KEYS"] = "true"
+        uvicorn.run(
+            "ownergraph.app:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_config=None,
+            access_log=False,
+        )
+        return 0
     from .app import create_app
 
-    app = create_app(_settings(args))
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    uvicorn.run(
+        create_app(settings), host=args.host, port=args.port, log_config=None, access_log=False
+    )
     return 0
 
 
