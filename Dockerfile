@@ -1,0 +1,20 @@
+# ownergraph gateway: slim, non-root, no customer data inside (it holds none).
+FROM python:3.11-slim AS build
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY ownergraph ownergraph
+COPY schema schema
+COPY resolvers resolvers
+COPY sources sources
+RUN pip install --no-cache-dir --prefix=/install .
+
+FROM python:3.11-slim
+RUN useradd --create-home --uid 10001 ownergraph
+COPY --from=build /install /usr/local
+COPY ownership.yaml /etc/ownergraph/ownership.yaml
+ENV OWNERGRAPH_OWNERSHIP=/etc/ownergraph/ownership.yaml \
+    PYTHONUNBUFFERED=1
+USER 10001
+EXPOSE 8000
+HEALTHCHECK --interval=10s --timeout=2s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"
+ENTRYPOINT ["ownergraph", "serve", "--host", "0.0.0.0", "--port", "8000"]
