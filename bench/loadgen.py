@@ -6,7 +6,10 @@ JSON on stdout. Jobs:
 - ``round_trips``: `GET /healthz` round trips, back to back and spaced out;
 - ``sequential``: the gateway and the owners timed directly (the floor), at concurrency 1;
 - ``owner_requests``: queries of growing size, with the owners' request counters around them;
-- ``closed_loop``: N workers, each sending its next request as soon as the last one answered.
+- ``closed_loop``: N workers, each sending its next request as soon as the last one answered;
+- ``call_comes_in``: the caller screen looked up by phone, and its floor, at concurrency 1.
+
+Every GraphQL request carries the demo agent's key and sends its arguments as variables.
 
 It only measures; summarising and reporting happen in the orchestrating process.
 """
@@ -19,14 +22,18 @@ import random
 import sys
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import Any
 
 import aiohttp
 
 from bench import procs
 
-JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
+GATEWAY_HEADERS = {
+    "Content-Type": "application/json",
+    "Accept": "application/json",
+    "Authorization": f"Bearer {procs.DEMO_KEY}",
+}
 # The gateway asks owners with `Accept: application/json`; the floor does the same.
 OWNER_HEADERS = {"Accept": "application/json"}
 REQUEST_TIMEOUT_S = 30.0
@@ -37,6 +44,11 @@ Job = Mapping[str, Any]
 
 def _ms(seconds: float) -> float:
     return seconds * 1000.0
+
+
+def graphql_payload(document: str, variables: Mapping[str, Any]) -> bytes:
+    """The request body: the fixed document and this request's variables."""
+    return json.dumps({"query": document, "variables": dict(variables)}).encode()
 
 
 class Outcome:
@@ -56,7 +68,7 @@ async def post_graphql(session: aiohttp.ClientSession, url: str, payload: bytes)
     """POST one query; the body is parsed after the caller has stopped its clock."""
     outcome = Outcome()
     try:
-        async with session.post(url, data=payload, headers=JSON_HEADERS) as response:
+        async with session.post(url, data=payload, headers=GATEWAY_HEADERS) as response:
             raw = await response.read()
             outcome.status = response.status
     except (aiohttp.ClientError, TimeoutError, OSError) as error:
@@ -217,7 +229,7 @@ async def _floor_once(
 async def sequential(job: Job) -> dict[str, Any]:
     """Gateway request and floor iteration, alternating, one at a time."""
     url = f"{job['gateway']}/graphql"
-    payload = json.dumps({"query": job["query"]}).encode()
+    payload = graphql_payload(job["query"], job["variables"])
     owners: Mapping[str, str] = job["owners"]
     gateway_ms: list[float] = []
     floor: dict[str, list[float]] = {}
@@ -323,8 +335,7 @@ async def owner_requests(job: Job) -> dict[str, Any]:
     async with _session(8) as session:
         for size in job["sizes"]:
             ids = [f"C{n:05d}" for n in rng.sample(range(1, job["customers"] + 1), size)]
-            document = job["template"].replace("__IDS__", json.dumps(ids))
-            payload = json.dumps({"query": document}).encode()
+            payload = graphql_payload(job["query"], {"ids": ids})
             for _ in range(job["warmup"]):
                 classify(await post_graphql(session, url, payload))
             await _owner_stats(session, owners, "DELETE")
@@ -380,7 +391,7 @@ async def closed_loop(job: Job) -> dict[str, Any]:
     concurrency), whenever it was sent.
     """
     url = f"{job['gateway']}/graphql"
-    template: str = job["template"]
+    document: str = job["query"]
     concurrency: int = job["concurrency"]
     customers: int = job["customers"]
     gateway_pid: int = job["gateway_pid"]
@@ -393,7 +404,7 @@ async def closed_loop(job: Job) -> dict[str, Any]:
         rng = random.Random(seed)
         while not window.stop:
             customer_id = f"C{rng.randint(1, customers):05d}"
-            payload = json.dumps({"query": template.replace("__ID__", customer_id)}).encode()
+            payload = graphql_payload(document, {"id": customer_id})
             started = time.perf_counter()
             outcome = await post_graphql(session, url, payload)
             ended = time.perf_counter()
@@ -446,11 +457,215 @@ async def closed_loop(job: Job) -> dict[str, Any]:
     }
 
 
+# --------------------------------------------------------------------------- the call comes in
+
+
+class OwnerCalls:
+    """Owner requests made directly (the floor): timed, and counted as the owners count them.
+
+    The counts let the gateway's own requests be told apart from the floor's on the owners'
+    counters (`/_stats`), which see both.
+    """
+
+    def __init__(self, session: aiohttp.ClientSession, owners: Mapping[str, str]) -> None:
+        self.session = session
+        self.owners = owners
+        self.counts: Counter[tuple[str, str]] = Counter()
+
+    async def get(self, system: str, route: str, params: Mapping[str, str]) -> tuple[float, bytes]:
+        self.counts[system, f"GET {route}"] += 1
+        url = f"{self.owners[system]}{route}"
+        return await _timed(lambda: _owner_get(self.session, url, params))
+
+    async def post(self, system: str, route: str, body: Mapping[str, Any]) -> tuple[float, bytes]:
+        self.counts[system, f"POST {route}"] += 1
+        url = f"{self.owners[system]}{route}"
+        return await _timed(lambda: _owner_post(self.session, url, body))
+
+    def counted(self) -> dict[str, dict[str, int]]:
+        by_system: dict[str, dict[str, int]] = {}
+        for (system, route), count in sorted(self.counts.items()):
+            by_system.setdefault(system, {})[route] = count
+        return by_system
+
+
+async def _call_floor_once(
+    calls: OwnerCalls, caller: Mapping[str, str], first: int, limit: int
+) -> dict[str, float]:
+    """The owner requests the gateway makes for the screen looked up by phone, made directly.
+
+    Lookup wave (crm, helpdesk, contactcenter searched by the E.164 number) in parallel;
+    then the fetch wave (the same three, by customer id) in parallel; then the ERP wave
+    (account and unpaid invoices, by the ERP code from the CRM's record) in parallel.
+    """
+    phone = {"phone": caller["e164"]}
+    crm_search, helpdesk_search, center_search = await asyncio.gather(
+        calls.get("crm", "/customers/search", phone),
+        calls.get("helpdesk", "/requesters/search", phone),
+        calls.get("contactcenter", "/callers/search", phone),
+    )
+    ids = [record["id"] for record in json.loads(crm_search[1])["customers"]]
+    if ids != [caller["id"]]:
+        raise RuntimeError(f"crm search for {caller['e164']} found {ids}, not {caller['id']}")
+    customer_id = caller["id"]
+    crm, tickets, interactions = await asyncio.gather(
+        calls.get("crm", "/customers", {"ids": customer_id}),
+        calls.get(
+            "helpdesk",
+            "/tickets",
+            {"requester_ids": customer_id, "status": "open", "limit": str(limit)},
+        ),
+        calls.post(
+            "contactcenter",
+            "/interactions/search",
+            {"customer_ids": [customer_id], "limit": first},
+        ),
+    )
+    code = json.loads(crm[1])["customers"][0]["erp_code"]
+    account, invoices = await asyncio.gather(
+        calls.post("erp", "/accounts/batch", {"codes": [code]}),
+        calls.get(
+            "erp",
+            "/invoices",
+            {"customer_codes": code, "status": "unpaid", "limit": str(limit)},
+        ),
+    )
+    lookup = max(crm_search[0], helpdesk_search[0], center_search[0])
+    fetch = max(crm[0], tickets[0], interactions[0])
+    erp = max(account[0], invoices[0])
+    return {
+        "floor": _ms(lookup + fetch + erp),
+        "lookup": _ms(lookup),
+        "fetch": _ms(fetch),
+        "erp": _ms(erp),
+        "crm_search": _ms(crm_search[0]),
+        "helpdesk_search": _ms(helpdesk_search[0]),
+        "contactcenter_search": _ms(center_search[0]),
+        "crm_customers": _ms(crm[0]),
+        "helpdesk_tickets": _ms(tickets[0]),
+        "contactcenter_interactions": _ms(interactions[0]),
+        "erp_account": _ms(account[0]),
+        "erp_invoices": _ms(invoices[0]),
+    }
+
+
+async def _check_callers(calls: OwnerCalls, callers: Sequence[Mapping[str, str]]) -> None:
+    """Every number is on its customer's CRM record, and every customer has an ERP code."""
+    ids = ",".join(dict.fromkeys(caller["id"] for caller in callers))
+    _, raw = await calls.get("crm", "/customers", {"ids": ids})
+    records = {record["id"]: record for record in json.loads(raw)["customers"]}
+    for caller in callers:
+        record = records.get(caller["id"])
+        if record is None:
+            raise RuntimeError(f"the CRM does not know {caller['id']}")
+        if caller["phone"] not in (record.get("phones") or []):
+            raise RuntimeError(
+                f"{caller['phone']!r} is not among {caller['id']}'s CRM phones {record['phones']}"
+            )
+        if not record.get("erp_code"):
+            raise RuntimeError(f"{caller['id']} has no ERP code: the screen skips the ERP")
+
+
+def _check_answer(outcome: Outcome, caller: Mapping[str, str]) -> None:
+    """A lookup that answered without errors must have found the expected customer."""
+    if outcome.kind != "ok":
+        return
+    lookup = (outcome.body.get("data") or {}).get("customerByPhone") or {}
+    best = lookup.get("best") or {}
+    if lookup.get("phone") != caller["e164"] or best.get("id") != caller["id"]:
+        outcome.kind = "wrong_answer"
+        outcome.message = (
+            f"{caller['phone']!r}: expected {caller['e164']} -> {caller['id']}, got "
+            f"{lookup.get('phone')} -> {best.get('id')}"
+        )
+
+
+async def call_comes_in(job: Job) -> dict[str, Any]:
+    """The screen looked up by phone, one request at a time, and its floor.
+
+    Numbers are taken in turn. After every `floor_every`-th request, one floor iteration
+    for the same number. The owners' counters are reset after the warm-up and read at the
+    end; the floor's own requests, counted here, are reported alongside so that they can
+    be subtracted.
+    """
+    url = f"{job['gateway']}/graphql"
+    owners: Mapping[str, str] = job["owners"]
+    callers: Sequence[Mapping[str, str]] = job["callers"]
+    every: int = job["floor_every"]
+    gateway_ms: list[float] = []
+    by_caller: dict[str, list[float]] = {}
+    matched_by: dict[str, list[str]] = {}
+    floor: dict[str, list[float]] = {}
+    owner_wait: dict[str, list[float]] = {}
+    errors: Counter[str] = Counter()
+    warmup_errors: Counter[str] = Counter()
+    samples: list[str] = []
+    clock = CpuClock(job["gateway_pid"], job["owners_pid"])
+    async with _session(8) as session:
+        calls = OwnerCalls(session, owners)
+        await _check_callers(calls, callers)
+        for index in range(job["warmup"]):
+            caller = callers[index % len(callers)]
+            payload = graphql_payload(job["query"], {"phone": caller["phone"]})
+            outcome = classify(await post_graphql(session, url, payload))
+            _check_answer(outcome, caller)
+            if outcome.kind != "ok":
+                warmup_errors[outcome.kind] += 1
+                if len(samples) < MAX_ERROR_SAMPLES:
+                    samples.append(f"warm-up: {outcome.message}")
+            await _call_floor_once(calls, caller, job["first"], job["limit"])
+        await _owner_stats(session, owners, "DELETE")
+        calls.counts.clear()
+        clock.start()
+        for index in range(job["requests"]):
+            caller = callers[index % len(callers)]
+            payload = graphql_payload(job["query"], {"phone": caller["phone"]})
+            started = time.perf_counter()
+            outcome = await post_graphql(session, url, payload)
+            elapsed = _ms(time.perf_counter() - started)
+            classify(outcome)
+            _check_answer(outcome, caller)
+            gateway_ms.append(elapsed)
+            by_caller.setdefault(caller["phone"], []).append(elapsed)
+            if outcome.kind != "ok":
+                errors[outcome.kind] += 1
+                if len(samples) < MAX_ERROR_SAMPLES:
+                    samples.append(outcome.message)
+            else:
+                body = outcome.body
+                if caller["phone"] not in matched_by:
+                    match = body["data"]["customerByPhone"]["matches"][0]
+                    matched_by[caller["phone"]] = list(match["matchedBy"])
+                reported = body.get("extensions", {}).get("owners", {})
+                for system, entry in reported.items():
+                    owner_wait.setdefault(system, []).append(float(entry.get("ms", "nan")))
+            if index % every == 0:
+                figures = await _call_floor_once(calls, caller, job["first"], job["limit"])
+                for name, value in figures.items():
+                    floor.setdefault(name, []).append(value)
+        cpu = clock.stop()
+        stats = await _owner_stats(session, owners, "GET")
+    return {
+        "cpu": cpu,
+        "gateway_ms": gateway_ms,
+        "by_caller_ms": by_caller,
+        "matched_by": matched_by,
+        "floor_ms": floor,
+        "owner_wait_ms": owner_wait,
+        "owner_stats": stats,
+        "floor_requests": calls.counted(),
+        "errors": dict(errors),
+        "warmup_errors": dict(warmup_errors),
+        "error_samples": samples,
+    }
+
+
 JOBS: dict[str, Callable[[Job], Coroutine[Any, Any, dict[str, Any]]]] = {
     "round_trips": round_trips,
     "sequential": sequential,
     "owner_requests": owner_requests,
     "closed_loop": closed_loop,
+    "call_comes_in": call_comes_in,
 }
 
 

@@ -20,6 +20,12 @@ from pathlib import Path
 from typing import IO, Any
 
 SYSTEMS = ("crm", "erp", "helpdesk", "contactcenter")
+# The demo key the benchmark's requests carry (`Authorization: Bearer demo-agent`): the
+# agent role, which may read every field the scenarios ask for.
+DEMO_KEY = "demo-agent"
+# The gateway's environment besides the owners' URLs: no audit line per request on stdout
+# (production sends it to a file, which is not what is measured here).
+GATEWAY_ENV = {"OWNERGRAPH_AUDIT_LOG": "off"}
 STARTUP_SECONDS = 120.0
 STOP_SECONDS = 15.0
 _CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -185,9 +191,10 @@ def start_owners(
 def start_gateway(
     *, repo: Path, pinning: Pinning, owner_urls: Mapping[str, str], log_path: Path
 ) -> Service:
-    """The gateway (`ownergraph serve`) pointed at the owners by environment."""
+    """The gateway (`ownergraph serve --demo-keys`) pointed at the owners by environment."""
     port = free_port_block(1)
     env = {f"OWNERGRAPH_{name.upper()}_URL": url for name, url in owner_urls.items()}
+    env.update(GATEWAY_ENV)
     args = [
         *pinning.prefix("gateway"),
         sys.executable,
@@ -196,6 +203,7 @@ def start_gateway(
         "serve",
         "--port",
         str(port),
+        "--demo-keys",
     ]
     process, log = _spawn("gateway", args, cwd=repo, log_path=log_path, env=env)
     service = Service("gateway", process, {"gateway": f"http://127.0.0.1:{port}"}, log)

@@ -63,6 +63,7 @@ def render(results: dict[str, Any], total_s: float) -> str:
         _caller_screen(results),
         _owner_requests(results),
         _closed_loop(results),
+        _call_comes_in(results),
         _observations(results),
     ]
     return "\n\n".join(part for part in parts if part).rstrip() + "\n"
@@ -107,24 +108,62 @@ def _machine(results: dict[str, Any]) -> str:
 
 def _method(results: dict[str, Any]) -> str:
     c = results["config"]
-    return (
-        "## How it was measured\n\n"
-        "- Real processes talking HTTP/1.1 on loopback, nothing else: the four demo owners "
-        "(`ownergraph owners`, one process), the gateway (`ownergraph serve`, uvicorn as "
-        "shipped, including its access log) and the load generator (an asyncio client on "
-        "aiohttp, its own process, keep-alive connections, 30 s timeout per request).\n"
-        "- Owner latency is the owners' `--latency-ms`: an asynchronous sleep before every "
-        "business reply, so concurrent calls overlap as with a remote system.\n"
-        "- Scenarios 1 and 2 and the 20 ms half of scenario 3 share one owners process and "
-        "one gateway process; the 0 ms half gets fresh ones. Each repeat runs every scenario "
-        "once, so repeats are spread over the run rather than back to back.\n"
-        f"- Sizes: caller screen {c['caller_requests']} requests after {c['caller_warmup']} "
+    lines = [
+        "Real processes talking HTTP/1.1 on loopback, nothing else: the four demo owners "
+        "(`ownergraph owners`, one process), the gateway (`ownergraph serve --demo-keys`, "
+        "uvicorn as shipped, including its access log) and the load generator (an asyncio "
+        "client on aiohttp, its own process, keep-alive connections, 30 s timeout per "
+        "request).",
+        "Every GraphQL request is authenticated as a real client's would be: "
+        "`Authorization: Bearer demo-agent` (the agent role, allowed every field asked for).",
+        "The gateway runs with `OWNERGRAPH_AUDIT_LOG=off`: by default it writes one audit "
+        "line per request to stdout, which production would ship to a file instead; writing "
+        "that line is not part of these figures.",
+        "Queries are fixed documents with their arguments as variables (`$id`, `$ids`, "
+        "`$phone`), as real clients send them. The gateway caches parsed and validated "
+        "documents, so after the first request each one skips parsing and validation: the "
+        "realistic path, not the cost of a new document every time.",
+        "Owner latency is the owners' `--latency-ms`: an asynchronous sleep before every "
+        "business reply, so concurrent calls overlap as with a remote system.",
+        f"Scenarios 1 and 2 and the {c['owner_latency_ms']} ms half of scenario 3 share one "
+        "owners process and one gateway process; the other half of scenario 3 gets fresh "
+        "ones, and so does scenario 4 (owners at "
+        f"{c.get('call_latency_ms', 50)} ms). Each repeat runs every scenario once, so the "
+        "repeats of scenarios 0 to 3 are spread over the run; scenario 4's, on their own "
+        "processes, run one after the other.",
+        f"Sizes: caller screen {c['caller_requests']} requests after {c['caller_warmup']} "
         f"warm-up; owner requests {c['size_queries']} queries per size after "
         f"{c['size_warmup']} warm-up; closed loop {c['loop_duration_s']:.0f} s windows after "
-        f"{c['loop_warmup_s']:.1f} s warm-up at the same concurrency.\n"
-        "- An error is a non-200 answer, a transport failure or a GraphQL response with "
-        "`errors`."
-    )
+        f"{c['loop_warmup_s']:.1f} s warm-up at the same concurrency"
+        + (
+            f"; the call comes in {c['call_requests']} requests after {c['call_warmup']} warm-up."
+            if "call_requests" in c
+            else "."
+        ),
+        "An error is a non-200 answer, a transport failure or a GraphQL response with "
+        "`errors`; in scenario 4 also an answer naming another number or customer than the "
+        "one called (a wrong answer).",
+    ]
+    timings: dict[str, float] = results.get("timings_s") or {}
+    if timings:
+        lines.append(
+            "Wall-clock time per part of the run (all repeats): "
+            + ", ".join(
+                f"{_PHASES.get(phase, phase)} {seconds:.0f} s" for phase, seconds in timings.items()
+            )
+            + "."
+        )
+    return "## How it was measured\n\n" + "\n".join(f"- {line}" for line in lines)
+
+
+_PHASES = {
+    "processes": "starting and stopping processes",
+    "round_trips": "round trips",
+    "caller_screen": "caller screen",
+    "owner_requests": "owner requests",
+    "closed_loop": "closed loop",
+    "call_comes_in": "the call comes in",
+}
 
 
 def _round_trips(results: dict[str, Any]) -> str:
@@ -206,7 +245,8 @@ def _caller_screen(results: dict[str, Any]) -> str:
         "What one agent's screen costs when a call comes in, against the least the owners "
         "themselves need for the same requests in the same two waves: the difference is what "
         "the gateway adds.\n\n"
-        f"{n} sequential requests per run for customer C00013, each followed by one floor "
+        f"{n} sequential requests per run for customer C00013 (sent as `$id`), each followed "
+        "by one floor "
         "iteration: the load generator makes the gateway's five owner requests itself (wave "
         "1 in parallel, then wave 2 with the ERP code from the CRM's answer, in parallel) "
         "and adds the slowest of each wave. The gateway starts the ERP as soon as the CRM "
@@ -291,7 +331,7 @@ def _owner_requests(results: dict[str, Any]) -> str:
         "(`/_stats`, reset before and read after the measured queries).\n\n"
         f"Query: `customers(ids: [N ids]) {{ displayName credit {{ balance }} "
         f"invoices {{ number }} tickets {{ id }} interactions {{ channel }} }}`, N random "
-        f"distinct ids, {queries} sequential queries per N and run.\n\n"
+        f"distinct ids (sent as `$ids`), {queries} sequential queries per N and run.\n\n"
         + _table(
             (
                 "N",
@@ -365,7 +405,7 @@ def _closed_loop(results: dict[str, Any]) -> str:
         "## 3. Closed loop: throughput and latency under load\n\n"
         "How much one gateway process serves, and how latency grows, when many caller "
         "screens are open at once: each worker sends the caller-screen query for a random "
-        "customer (C00001 to C10000, id written into the query) as soon as its previous one "
+        "customer (C00001 to C10000, sent as the `$id` variable) as soon as its previous one "
         f"answered; {window:.0f} s measured windows.\n\n"
         + _table(("owners", "concurrency", "requests/s", "p50", "p95", "p99", "errors"), rows)
         + "\n\nCPU seconds are utime + stime deltas from `/proc/<pid>/stat` over the window; "
@@ -399,6 +439,167 @@ def _share(run: dict[str, Any], name: str) -> float | None:
     return None if seconds is None else 100 * seconds / run["window_s"]
 
 
+# Scenario 4's floor figures, in the order the waves run.
+_CALL_WAVES = (
+    ("floor (lookup + fetch + ERP wave max)", "floor"),
+    ("  lookup wave max (crm, helpdesk, contactcenter searches)", "lookup"),
+    ("  fetch wave max (crm customer, helpdesk tickets, contactcenter interactions)", "fetch"),
+    ("  ERP wave max (account, invoices)", "erp"),
+)
+_CALL_OWNER_CALLS = (
+    ("crm `GET /customers/search?phone=`", "crm_search"),
+    ("helpdesk `GET /requesters/search?phone=`", "helpdesk_search"),
+    ("contactcenter `GET /callers/search?phone=`", "contactcenter_search"),
+    ("crm `GET /customers?ids=`", "crm_customers"),
+    ("helpdesk `GET /tickets?requester_ids=&status=open&limit=20`", "helpdesk_tickets"),
+    ("contactcenter `POST /interactions/search` (limit 5)", "contactcenter_interactions"),
+    ("erp `POST /accounts/batch`", "erp_account"),
+    ("erp `GET /invoices?customer_codes=&status=unpaid&limit=20`", "erp_invoices"),
+)
+_QS = ("p50", "p95", "p99")
+
+
+def _call_target(results: dict[str, Any]) -> str:
+    """Whether scenario 4 met its p95 target, with the figures: met only if every run did."""
+    runs = results.get("call_comes_in") or []
+    if not runs:
+        return ""
+    target = float(results["config"]["call_target_p95_ms"])
+    p95s = [float(r["gateway"]["p95"]) for r in runs]
+    over = sum(1 for v in p95s if not v < target)
+    if len(runs) > 1:
+        figure = f"{Spread.of(p95s).format()} ms, min / median / max of {len(runs)} runs"
+    else:
+        figure = f"{p95s[0]:.1f} ms in 1 run"
+    detail = f"; {over} of {len(runs)} runs at or over it" if over and len(runs) > 1 else ""
+    verdict = "not met" if over else "met"
+    return f"p95 under {target:.0f} ms end to end: **{verdict}** (p95 {figure}{detail})"
+
+
+def _call_comes_in(results: dict[str, Any]) -> str:
+    runs = results.get("call_comes_in") or []
+    if not runs:
+        return ""
+    c = results["config"]
+    latency = c["call_latency_ms"]
+    first = runs[0]
+    rows: list[Row] = [("gateway (end to end)", *(_spread_at(runs, "gateway", q) for q in _QS))]
+    for label, key in _CALL_WAVES:
+        rows.append((label, *(_spread_at(runs, "floor", key, q) for q in _QS)))
+    rows.append(("**overhead** = gateway p50 - floor p50", _spread(runs, _overhead), "", ""))
+    target = _call_target(results)
+    n = first["gateway"]["n"]
+    floor_n = first["floor"]["floor"]["n"]
+
+    expected: dict[str, float] = first["expected_requests_per_query"]
+    request_rows: list[Row] = []
+    for name in SYSTEMS:
+        routes = first["routes_per_query"].get(name, {})
+        request_rows.append(
+            (
+                name,
+                _spread_at(runs, "requests_per_query", name, digits=2),
+                f"{expected[name]:g}",
+                ", ".join(f"`{route}` {count:g}" for route, count in sorted(routes.items())),
+            )
+        )
+    differs = sorted(
+        {
+            name
+            for run in runs
+            for name in SYSTEMS
+            if abs(run["requests_per_query"][name] - expected[name]) > 1e-9
+        }
+    )
+    requests_verdict = (
+        "As expected in every run: one request per owner in each of its two waves."
+        if not differs
+        else f"**Not as expected** for {', '.join(differs)} (table above)."
+    )
+    direct = _table(
+        ("owner call", "direct p50", "direct p95"),
+        (
+            (label, _spread_at(runs, "floor", key, "p50"), _spread_at(runs, "floor", key, "p95"))
+            for label, key in _CALL_OWNER_CALLS
+        ),
+    )
+    waits = _table(
+        ("system", "p50 of `extensions.owners.<system>.ms`"),
+        ((name, _spread_at(runs, "owner_wait_p50_ms", name)) for name in SYSTEMS),
+    )
+    numbers = _table(
+        ("number as written", "E.164", "customer", "matched by (first run)", "gateway p50"),
+        (
+            (
+                f"`{caller['phone']}`",
+                caller["e164"],
+                caller["id"],
+                ", ".join(caller["matched_by"] or []) or "n/a",
+                _spread_at(runs, "callers_p50_ms", caller["phone"]),
+            )
+            for caller in first["callers"]
+        ),
+    )
+    errors = _counts(r["errors"] for r in runs)
+    warmup = _counts(r["warmup_errors"] for r in runs)
+    samples = [sample for r in runs for sample in r["error_samples"]][:3]
+    error_line = f"Errors: {_error_text(errors)} (of {n * len(runs)} measured requests)"
+    if warmup:
+        error_line += f"; during warm-up: {_error_text(warmup)}"
+    if samples:
+        error_line += "; e.g. " + "; ".join(f"`{sample}`" for sample in samples)
+    cpu_line = (
+        "Gateway CPU per request (utime + stime over the measured part): "
+        f"{_spread_at(runs, 'gateway_cpu_per_request_ms', digits=2)} ms. CPU used by "
+        "processes outside the benchmark meanwhile: "
+        f"{_spread(runs, lambda r: _cpu_share(r['cpu'], 'others'), 0)} % of one core "
+        f"(steal {_spread(runs, lambda r: _cpu_share(r['cpu'], 'steal'), 0)} %)."
+    )
+    every = int(c["call_floor_every"])
+    cadence = "after every request" if every == 1 else f"after every {_ordinal(every)} request"
+    return (
+        f"## 4. The call comes in: caller lookup by phone, owners at {latency} ms\n\n"
+        "What the agent waits for when a call rings: the screen is found by the caller's "
+        "number, written the way people type it, while the phone is still ringing. Every "
+        f"demo owner answers after {latency} ms (`--latency-ms {latency}`).\n\n"
+        f"```graphql\n{first['query']}\n```\n\n"
+        f"{n} sequential requests per run after {c['call_warmup']} warm-up, the number sent "
+        f"as `$phone`, taking in turn the {len(first['callers'])} numbers listed below: demo "
+        "customers with an ERP code, each number as its CRM record writes it (checked "
+        "against the CRM before each run; each answer must give that number in E.164 and "
+        f"that customer as `best`). One floor iteration {cadence} ({floor_n} per run), for "
+        "the same number: the load generator makes the gateway's eight owner requests "
+        "itself, in three waves of parallel requests (the lookup: crm, helpdesk and "
+        "contactcenter searched by the E.164 number; the fetch: crm record, helpdesk open "
+        "tickets, contactcenter's last five interactions; the ERP: account and unpaid "
+        "invoices by the ERP code from the CRM's record), and adds the slowest of each wave. "
+        "The gateway starts the ERP as soon as the CRM's record arrives rather than after "
+        "the whole fetch wave, so this floor is an upper bound on the owners' share and the "
+        "overhead a lower bound.\n\n"
+        + f"**Target**: {target}.\n\n"
+        + _table(("", "p50", "p95", "p99"), rows)
+        + "\n\nOwner requests per query, counted by the owners themselves (`/_stats`, reset "
+        "after the warm-up and read after the measured requests) less the floor's own "
+        "requests, which the load generator counts as it makes them:\n\n"
+        + _table(("system", "requests/query", "expected", "by route (first run)"), request_rows)
+        + f"\n\n{requests_verdict}\n\n"
+        "Each owner call timed directly by the floor, and the wait the gateway itself "
+        "reports for each system (its `extensions.owners`, p50 per run; each covers both of "
+        "that system's waves):\n\n"
+        + direct
+        + "\n\n"
+        + waits
+        + "\n\nThe numbers called:\n\n"
+        + numbers
+        + f"\n\n{cpu_line}\n\n{error_line}."
+    )
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
 def _observations(results: dict[str, Any]) -> str:
     notes: list[str] = []
     screens = results["caller_screen"]
@@ -410,6 +611,20 @@ def _observations(results: dict[str, Any]) -> str:
             f"Caller screen at concurrency 1: the gateway's median p50 is {gw:.1f} ms against "
             f"a floor of {floor:.1f} ms, so it adds {overhead:.1f} ms "
             f"({100 * overhead / gw:.0f} % of what the agent waits)."
+        )
+    calls = results.get("call_comes_in") or []
+    if calls:
+        gw = _median(calls, lambda r: r["gateway"]["p50"])
+        floor = _median(calls, lambda r: r["floor"]["floor"]["p50"])
+        overhead = _median(calls, _overhead)
+        total = sum(r["gateway"]["n"] for r in calls)
+        errors = sum(sum(r["errors"].values()) for r in calls)
+        notes.append(
+            f"The call comes in (lookup by phone, owners at "
+            f"{results['config']['call_latency_ms']} ms): target {_call_target(results)}. The "
+            f"median p50 is {gw:.1f} ms against a floor of {floor:.1f} ms, so the gateway "
+            f"adds {overhead:.1f} ms ({100 * overhead / gw:.0f} % of what the agent waits); "
+            f"errors: {errors} of {total} requests."
         )
     trips = results.get("round_trips") or []
     stalled: list[str] = []
