@@ -11,9 +11,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import httpx
 import uvicorn
 
-from schema import OwnershipError, build_graph, load_ownership
+from schema import Graph, Ownership, OwnershipError, build_graph, load_ownership
+from schema.drift import find_drift
 
 from .auth import DEMO_KEYS, KeysFileError, hash_key, new_key
 from .graphiql import SAMPLE_QUERY
@@ -73,6 +75,11 @@ def _parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="check the ownership map against the schema")
     check.add_argument("--ownership", type=Path, help="the ownership map (default ownership.yaml)")
+    check.add_argument(
+        "--live",
+        action="store_true",
+        help="also fetch each owner's /openapi.json and report mapped paths that drifted",
+    )
     check.set_defaults(run=_check)
 
     keys = commands.add_parser("keys", help="make a new API key and its keys-file entry")
@@ -119,7 +126,7 @@ def _new_key(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     settings = _settings(args)
     ownership = load_ownership(settings.ownership_path, settings.env)
-    build_graph(ownership, phone_region=settings.phone_region)
+    graph = build_graph(ownership, phone_region=settings.phone_region)
     fields = sum(len(t.fields) for t in ownership.types.values())
     lookups = sum(len(found) for found in ownership.lookups.values())
     print(
@@ -136,7 +143,40 @@ def _check(args: argparse.Namespace) -> int:
             f"  {name:<14} {system.base_url:<28} {owned:>3} fields"
             + (f"  writes: {', '.join(writes)}" if writes else "")
         )
-    return 0
+    return _check_live(ownership, graph) if args.live else 0
+
+
+def _check_live(ownership: Ownership, graph: Graph) -> int:
+    """Compare the map with every owner's published OpenAPI; 1 when anything drifted."""
+    documents: dict[str, Any] = {}
+    unreachable: list[tuple[str, str]] = []
+    for name, system in ownership.systems.items():
+        try:
+            response = httpx.get(f"{system.base_url}/openapi.json", timeout=5)
+            response.raise_for_status()
+            documents[name] = response.json()
+        except (httpx.HTTPError, ValueError) as error:
+            unreachable.append((name, type(error).__name__))
+    drifts = find_drift(ownership, graph.schema._schema, documents)
+    rows = [(d.system, d.where, d.mapped, d.problem) for d in drifts]
+    rows += [
+        (name, "/openapi.json", "", f"not published or not reachable ({why})")
+        for name, why in unreachable
+    ]
+    if not rows:
+        print(
+            f"live: every mapped endpoint and field is published ({len(documents)} owners)"
+        )
+        return 0
+    header = ("owner", "mapped by", "owner's path", "problem")
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(4)]
+    print(f"live: {len(rows)} mapping(s) drifted from what the owners publish:")
+    for row in [header, *rows]:
+        print(
+            "  "
+            + "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True))
+        )
+    return 1
 
 
 def _schema(args: argparse.Namespace) -> int:
