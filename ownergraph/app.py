@@ -7,6 +7,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import Tracer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -18,7 +20,7 @@ from strawberry.extensions import DisableIntrospection, SchemaExtension
 
 from resolvers import Context, Gateway, iso
 from schema import Ownership, build_graph, load_ownership
-from sources import open_source
+from sources import SystemConfig, default_transport, open_source
 
 from .audit import AuditLog, audit_extension
 from .auth import ApiKey, Authenticator, JWTConfig, demo_keys, load_keys_file
@@ -29,6 +31,8 @@ from .limits import limit_extensions
 from .logs import RequestIdMiddleware
 from .metrics import Metrics
 from .settings import Settings
+from .tracing import TracingTransport, tracing_extension
+from .tracing import tracer_provider as tracer_provider_for
 
 
 def readiness(gateway: Gateway) -> dict[str, Any]:
@@ -72,16 +76,27 @@ def _authenticator(
     return Authenticator(keys, ownership.roles, jwt_config, http)
 
 
+def _transport(
+    system: SystemConfig,
+    given: httpx.AsyncBaseTransport | None,
+    tracer: Tracer | None,
+) -> httpx.AsyncBaseTransport | None:
+    if tracer is None:
+        return given
+    return TracingTransport(given or default_transport(system), tracer)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
     transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+    tracer_provider: TracerProvider | None = None,
 ) -> Starlette:
     """Load and check the ownership map, build the graph, and return the app.
 
     A bad map, keys file or setting fails here, at start-up, naming the
     problem. `transports` replaces the HTTP transport of named systems (tests
-    use MockTransport).
+    use MockTransport); `tracer_provider` overrides `OWNERGRAPH_TRACING`.
 
     The app closes its owner connections in its lifespan. When mounting it in
     another Starlette app, pass `app.router.lifespan_context` of this app to
@@ -94,6 +109,10 @@ def create_app(
         extensions.append(DisableIntrospection)
     metrics = Metrics()
     extensions.append(metrics.extension())
+    provider = tracer_provider or tracer_provider_for(settings.tracing)
+    tracer = provider.get_tracer("ownergraph") if provider is not None else None
+    if tracer is not None:
+        extensions.insert(0, tracing_extension(tracer))
     audit = AuditLog.open(settings.audit_log, settings.audit_key)
     if audit is not None:
         extensions.append(audit_extension(audit, ownership))
@@ -103,7 +122,7 @@ def create_app(
         ownership,
         graph.plan_for,
         {
-            name: open_source(system, transports.get(name))
+            name: open_source(system, _transport(system, transports.get(name), tracer))
             for name, system in ownership.systems.items()
         },
         phone_region=settings.phone_region,

@@ -62,6 +62,8 @@ class Settings:
     audit_log: str = "stdout"
     """`stdout`, `stderr`, `off`, or a file to append to."""
     audit_key: str | None = None
+    tracing: str = "off"
+    """`off`, `console` or `otlp` (configured by the standard OTEL_EXPORTER_OTLP_* variables)."""
     max_body_bytes: int = 100_000
     limits: Limits = field(default_factory=Limits)
     env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
@@ -89,6 +91,8 @@ class Settings:
             raise SettingsError(
                 "OWNERGRAPH_PHONE_REGION", self.phone_region, "an ISO 3166 region like IT or DE"
             )
+        if self.tracing not in ("off", "console", "otlp"):
+            raise SettingsError("OWNERGRAPH_TRACING", self.tracing, "off, console or otlp")
         jwt = (self.jwt_issuer, self.jwt_audience)
         if (self.jwt_secret or self.jwt_jwks) and not all(jwt):
             raise SettingsError(
@@ -149,6 +153,7 @@ _VARIABLES: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "jwt_roles_claim": ("OWNERGRAPH_JWT_ROLES_CLAIM", _text),
     "audit_log": ("OWNERGRAPH_AUDIT_LOG", _text),
     "audit_key": ("OWNERGRAPH_AUDIT_KEY", _text),
+    "tracing": ("OWNERGRAPH_TRACING", _text),
     "max_body_bytes": ("OWNERGRAPH_MAX_BODY_BYTES", _positive),
     "max_tokens": ("OWNERGRAPH_MAX_TOKENS", _positive),
     "max_depth": ("OWNERGRAPH_MAX_DEPTH", _positive),

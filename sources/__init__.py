@@ -5,7 +5,7 @@ from __future__ import annotations
 from .breaker import BreakerConfig, CircuitBreaker
 from .budget import RetryBudget
 from .calls import Call, CallObserver
-from .client import open_source
+from .client import default_transport, open_source
 from .config import Endpoint, EntityConfig, SystemConfig
 from .deadline import Deadline
 from .errors import (
@@ -46,6 +46,7 @@ __all__ = [
     "RestSource",
     "RetryBudget",
     "SystemConfig",
+    "default_transport",
     "dig",
     "open_source",
 ]

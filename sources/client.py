@@ -9,21 +9,26 @@ from .config import SystemConfig
 from .rest import RestSource
 
 
+def default_transport(config: SystemConfig) -> httpx.AsyncBaseTransport:
+    """The aiohttp transport, its pool sized to the system's concurrency cap.
+
+    aiohttp, because httpx's own pool measured about 3x slower under
+    concurrency; tests pass `httpx.MockTransport` instead.
+    """
+    return AiohttpTransport(
+        limits=httpx.Limits(
+            max_connections=config.concurrency,
+            max_keepalive_connections=config.concurrency,
+        )
+    )
+
+
 def open_source(
     config: SystemConfig, transport: httpx.AsyncBaseTransport | None = None
 ) -> RestSource:
-    """A `RestSource` with its own connection pool, sized to the system's concurrency cap.
-
-    The aiohttp transport is the default because httpx's own pool measured
-    about 3x slower under concurrency; tests pass `httpx.MockTransport`.
-    """
+    """A `RestSource` with its own connection pool (`default_transport` unless given)."""
     if transport is None:
-        transport = AiohttpTransport(
-            limits=httpx.Limits(
-                max_connections=config.concurrency,
-                max_keepalive_connections=config.concurrency,
-            )
-        )
+        transport = default_transport(config)
     client = httpx.AsyncClient(
         base_url=config.base_url,
         headers={"Accept": "application/json", **config.headers},

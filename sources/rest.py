@@ -109,6 +109,14 @@ class RestSource:
     async def aclose(self) -> None:
         await self._client.aclose()
 
+    def _request(
+        self, method: str, path: str, entity: str, keys: int, **options: Any
+    ) -> httpx.Request:
+        # What the call is for travels with the request, so that a transport
+        # wrapper (tracing) can name it without knowing the map.
+        extensions = {"ownergraph": {"system": self.name, "entity": entity, "keys": keys}}
+        return self._client.build_request(method, path, extensions=extensions, **options)
+
     async def fetch(
         self,
         entity: str,
@@ -143,8 +151,8 @@ class RestSource:
         """The records the owner finds for `value` through the entity's search endpoint."""
         spec = self.config.entities[entity]
         assert spec.search is not None  # the ownership loader guarantees it
-        request = self._client.build_request(
-            "GET", spec.search.path, params={spec.search.param or "q": value}
+        request = self._request(
+            "GET", spec.search.path, spec.name, 1, params={spec.search.param or "q": value}
         )
         try:
             payload = await self._send(
@@ -181,8 +189,13 @@ class RestSource:
             self.breaker.release()
             self._report(asking, spec, 1, started, "deadline", None, 0, sent=False)
             raise DeadlineExceeded(self.name)
-        request = self._client.build_request(
-            method, path, json=dict(body), headers={"Idempotency-Key": idempotency_key}
+        request = self._request(
+            method,
+            path,
+            spec.name,
+            1,
+            json=dict(body),
+            headers={"Idempotency-Key": idempotency_key},
         )
         status = "cancelled"
         http_status: int | None = None
@@ -255,10 +268,10 @@ class RestSource:
         endpoint = spec.batch
         if endpoint.method == "GET":
             query = {**params, endpoint.param or "ids": ",".join(keys)}
-            request = self._client.build_request("GET", endpoint.path, params=query)
+            request = self._request("GET", endpoint.path, spec.name, len(keys), params=query)
         else:
             body = {**params, endpoint.body or "ids": list(keys)}
-            request = self._client.build_request(endpoint.method, endpoint.path, json=body)
+            request = self._request(endpoint.method, endpoint.path, spec.name, len(keys), json=body)
         try:
             payload = await self._send(request, spec, len(keys), asking, not_found_ok=False)
             results = self._by_key(self._records(payload, spec), spec, keys)
@@ -286,8 +299,8 @@ class RestSource:
         assert spec.single is not None
         endpoint = spec.single
         path = endpoint.path.replace("{key}", quote(key, safe=""))
-        request = self._client.build_request(
-            endpoint.method, path, params=params if endpoint.method == "GET" else None
+        request = self._request(
+            endpoint.method, path, spec.name, 1, params=params if endpoint.method == "GET" else None
         )
         try:
             payload = await self._send(request, spec, 1, asking, not_found_ok=True)

@@ -1,0 +1,87 @@
+"""OpenTelemetry tracing: a span for each operation and for every owner call.
+
+Off unless `OWNERGRAPH_TRACING` names an exporter (or the app is given a
+tracer provider). Owner-call spans carry the owner, the entity, how many
+keys and the HTTP status, and the W3C `traceparent` goes to the owner, so
+its own traces join the gateway's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+from opentelemetry import propagate, trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+from opentelemetry.trace import SpanKind, Status, StatusCode
+from strawberry.extensions import SchemaExtension
+
+
+def tracer_provider(exporter: str) -> TracerProvider | None:
+    """A provider exporting to `console` or `otlp` (OTEL_EXPORTER_OTLP_* settings); None for off."""
+    if exporter == "off":
+        return None
+    provider = TracerProvider()
+    if exporter == "console":
+        provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))
+    elif exporter == "otlp":
+        try:
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        except ImportError:
+            raise ValueError(
+                "OWNERGRAPH_TRACING=otlp needs the package opentelemetry-exporter-otlp-proto-http"
+            ) from None
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    else:
+        raise ValueError(f"OWNERGRAPH_TRACING={exporter!r}: expected off, console or otlp")
+    return provider
+
+
+class TracingTransport(httpx.AsyncBaseTransport):
+    """Wraps an owner's transport: one client span per call, `traceparent` sent along."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, tracer: trace.Tracer) -> None:
+        self.inner = inner
+        self.tracer = tracer
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        call = request.extensions.get("ownergraph", {})
+        owner, entity = call.get("system", "owner"), call.get("entity", "call")
+        with self.tracer.start_as_current_span(
+            f"owner {owner} {entity}",
+            kind=SpanKind.CLIENT,
+            attributes={
+                "ownergraph.owner": owner,
+                "ownergraph.entity": entity,
+                "ownergraph.keys": call.get("keys", 0),
+                "http.request.method": request.method,
+                "url.path": request.url.path,
+            },
+            record_exception=True,
+            set_status_on_exception=True,
+        ) as span:
+            propagate.inject(request.headers)
+            response = await self.inner.handle_async_request(request)
+            span.set_attribute("http.response.status_code", response.status_code)
+            if response.status_code >= 500:
+                span.set_status(Status(StatusCode.ERROR, f"HTTP {response.status_code}"))
+            return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def tracing_extension(tracer: trace.Tracer) -> type[SchemaExtension]:
+    """A schema extension class opening a span around each GraphQL operation."""
+
+    class TraceOperation(SchemaExtension):
+        def on_operation(self) -> Iterator[None]:
+            with tracer.start_as_current_span("graphql.operation", kind=SpanKind.SERVER) as span:
+                yield
+                execution = self.execution_context
+                span.set_attribute("graphql.operation.name", execution.operation_name or "")
+                errors = getattr(execution.result, "errors", None) or []
+                span.set_attribute("ownergraph.errors", len(errors))
+
+    return TraceOperation
