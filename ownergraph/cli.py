@@ -164,9 +164,7 @@ def _check_live(ownership: Ownership, graph: Graph) -> int:
         for name, why in unreachable
     ]
     if not rows:
-        print(
-            f"live: every mapped endpoint and field is published ({len(documents)} owners)"
-        )
+        print(f"live: every mapped endpoint and field is published ({len(documents)} owners)")
         return 0
     header = ("owner", "mapped by", "owner's path", "problem")
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(4)]

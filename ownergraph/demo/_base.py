@@ -1,6 +1,6 @@
 """What every demo owner shares: JSON errors, request stats, simulated latency, injected
-faults, health and OpenAPI routes, and the parsing of batch keys, limits, filters, phone
-numbers and e-mail addresses.
+faults, idempotent writes, health and OpenAPI routes, and the parsing of batch keys, limits,
+filters, request bodies, phone numbers and e-mail addresses.
 """
 
 from __future__ import annotations
@@ -10,8 +10,17 @@ import contextlib
 import json
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Collection,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +44,25 @@ from ownergraph.demo._faults import (
     FaultState,
     parse_fault,
 )
+from ownergraph.demo._idempotency import (
+    IDEMPOTENCY,
+    IN_FLIGHT_LEASE_S,
+    KEY_HEADER,
+    KEY_TTL_S,
+    MAX_KEY_LENGTH,
+    REPLAYED_HEADER,
+    Claim,
+    IdempotencyMiddleware,
+    IdempotencyStore,
+    Refusal,
+    Replay,
+    Stored,
+    body_too_large,
+    create_tables,
+)
+from ownergraph.demo._idempotency import (
+    Written as Written,  # re-exported: the owners build their write results with it
+)
 
 #: Most keys one batch or list read may ask for; real owners cap this too.
 MAX_BATCH = 200
@@ -47,18 +75,28 @@ OPERATIONAL_PATHS = frozenset({"/_faults", "/_stats", "/healthz", "/openapi.json
 #: Every demo owner is an Italian company: a number without a country code is Italian.
 PHONE_REGION = "IT"
 
+#: How long a write waits for another process's write lock before giving up with a 500.
+BUSY_TIMEOUT_S = 5.0
+
 Endpoint = Callable[[Request], Awaitable[Response]]
 Sleep = Callable[[float], Awaitable[None]]
 JSONObject = dict[str, Any]
+#: A write to run inside the owner's transaction, over its read-write connection.
+WriteOp = Callable[[sqlite3.Connection], Written]
+#: Checks a write request and returns the write to run; raises ApiError to refuse it.
+PrepareWrite = Callable[[Request], Awaitable[WriteOp]]
 
 
 class ApiError(Exception):
     """A request the owner refuses; answered as ``{"error": message}`` with ``status_code``."""
 
-    def __init__(self, status_code: int, message: str) -> None:
+    def __init__(
+        self, status_code: int, message: str, headers: Mapping[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status_code = status_code
         self.message = message
+        self.headers = dict(headers or {})
 
 
 class BadRequest(ApiError):
@@ -154,6 +192,25 @@ class BusinessRoute:
         return f"{self.method} {self.path}"
 
 
+@dataclass(frozen=True)
+class WriteRoute:
+    """A route that changes the owner's data, made idempotent by the shared plumbing.
+
+    ``prepare`` checks the request (raising ``BadRequest`` for a bad body) and returns the
+    write itself, a synchronous function of the read-write connection. The plumbing runs it
+    inside the transaction that also stores its response under the request's
+    ``Idempotency-Key``, so the write and its remembered answer commit together.
+    """
+
+    method: str
+    path: str
+    prepare: PrepareWrite
+
+    @property
+    def label(self) -> str:
+        return f"{self.method} {self.path}"
+
+
 def open_readonly(db_path: Path) -> sqlite3.Connection:
     """Open an owner's SQLite file read-only, failing now (not at the first request) if absent."""
     if not db_path.is_file():
@@ -169,29 +226,103 @@ def open_readonly(db_path: Path) -> sqlite3.Connection:
     return conn
 
 
+def open_readwrite(db_path: Path, *, schema: str = "") -> sqlite3.Connection:
+    """Open an owner's SQLite file for its writes, next to the read-only connection.
+
+    Switches the file to WAL, where readers never wait for the writer nor the writer for
+    readers, creates the idempotency-key table and then ``schema`` (``IF NOT EXISTS``
+    statements: the owner's own additions) unless the file has them already.
+    """
+    if not db_path.is_file():
+        raise FileNotFoundError(
+            f"demo database {str(db_path)!r} does not exist; run ensure_seeded() on its directory"
+        )
+    # mode=rw never creates a file; autocommit (isolation_level=None), so that every
+    # transaction is an explicit BEGIN IMMEDIATE; check_same_thread=False because, like the
+    # reads, writes run on whichever thread serves the event loop.
+    conn = sqlite3.connect(
+        f"{db_path.resolve().as_uri()}?mode=rw",
+        uri=True,
+        check_same_thread=False,
+        isolation_level=None,
+        timeout=BUSY_TIMEOUT_S,
+    )
+    try:
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode = WAL")
+        create_tables(conn)
+        if schema:
+            conn.executescript(schema)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
 def build_owner_app(
     *,
     system: str,
     db: sqlite3.Connection,
     stats: Stats,
-    routes: Sequence[BusinessRoute],
+    routes: Sequence[BusinessRoute | WriteRoute],
     openapi: JSONObject,
     latency_ms: int,
+    writer: sqlite3.Connection | None = None,
 ) -> Starlette:
     """Assemble an owner: its business routes plus ``/_faults``, ``/_stats``, ``/healthz`` and
     ``/openapi.json``.
+
+    Write routes need ``writer``, a read-write connection to the same file
+    (:func:`open_readwrite`); they are made idempotent (see ``_idempotency``). The app
+    closes ``db`` and ``writer`` when it shuts down.
     """
+
+    def close() -> None:
+        # The reader first: the last connection to a WAL file folds the log back into it
+        # and deletes it, which only a read-write connection can do.
+        db.close()
+        if writer is not None:
+            writer.close()
+
     # Starlette builds middleware at the first request; a bad setting must fail now instead.
     if latency_ms < 0:
-        db.close()
+        close()
         raise ValueError(f"latency_ms must be zero or positive, got {latency_ms}")
+    writes = [route for route in routes if isinstance(route, WriteRoute)]
+    store = IdempotencyStore(writer) if writer is not None else None
+    if writes and store is None:
+        close()
+        raise ValueError(f"the {system} owner has write routes but no read-write connection")
 
-    def counted(route: BusinessRoute) -> Endpoint:
+    def counted(label: str, serve: Endpoint) -> Endpoint:
         async def endpoint(request: Request) -> Response:
             # A faulted request was counted on arrival, before its fault made it wait.
             if not request.scope.get(FAULTED):
-                stats.count_request(route.label)
-            return await route.endpoint(request)
+                stats.count_request(label)
+            return await serve(request)
+
+        return endpoint
+
+    def idempotent(route: WriteRoute, store: IdempotencyStore) -> Endpoint:
+        async def endpoint(request: Request) -> Response:
+            decision = request.scope.get(IDEMPOTENCY)
+            if isinstance(decision, Refusal):
+                raise ApiError(decision.status, decision.message, decision.headers)
+            if isinstance(decision, Replay):
+                stats.count_keys(1)
+                return _stored_reply(decision.response, replayed=True)
+            if not isinstance(decision, Claim):
+                raise RuntimeError(f"{route.label} was reached without the idempotency middleware")
+            write = await route.prepare(request)
+            # One key per write, counted once the request is known to be well-formed, as a
+            # read counts its keys once they parse.
+            stats.count_keys(1)
+            outcome = store.run(decision, write)
+            if isinstance(outcome, Refusal):
+                raise ApiError(outcome.status, outcome.message, outcome.headers)
+            if isinstance(outcome, Replay):
+                return _stored_reply(outcome.response, replayed=True)
+            return _stored_reply(outcome, replayed=False)
 
         return endpoint
 
@@ -219,21 +350,49 @@ def build_owner_app(
     async def openapi_document(request: Request) -> Response:
         return JSONResponse(openapi)
 
-    business: list[tuple[Route, str]] = []
+    # One Starlette route per path, serving each of its methods: a wrong method then gets a
+    # 405 whose Allow header lists every method of the path, not just the first route's.
+    by_path: dict[str, dict[str, tuple[str, Endpoint]]] = {}
     for route in routes:
         stats.register(route.label)
-        business.append((Route(route.path, counted(route), methods=[route.method]), route.label))
+        if isinstance(route, WriteRoute):
+            assert store is not None
+            serve = idempotent(route, store)
+        else:
+            serve = route.endpoint
+        by_path.setdefault(route.path, {})[route.method] = (
+            route.label,
+            counted(route.label, serve),
+        )
+    business: list[tuple[Route, dict[str, tuple[str, Endpoint]]]] = []
+    for path, methods in by_path.items():
+        table = dict(methods)
+        if "GET" in table:
+            # Starlette answers HEAD wherever it answers GET, as the same route.
+            table.setdefault("HEAD", table["GET"])
+        business.append((Route(path, _dispatch(table), methods=list(methods)), table))
+
+    def label_of(scope: Scope) -> str | None:
+        """The route label the router will serve ``scope`` with (the first full match)."""
+        for starlette_route, table in business:
+            if starlette_route.matches(scope)[0] is Match.FULL:
+                return table[scope["method"]][0]
+        return None
 
     def count_faulted(scope: Scope) -> None:
         # A faulted request counts on arrival, whether or not it ever reaches its endpoint,
-        # on the route the router will pick (the first full match): tests read the counters
-        # to prove the gateway did or did not call the owner.
-        for starlette_route, label in business:
-            if starlette_route.matches(scope)[0] is Match.FULL:
-                stats.count_request(label)
-                return
+        # on the route the router will pick: tests read the counters to prove the gateway
+        # did or did not call the owner.
+        label = label_of(scope)
+        if label is not None:
+            stats.count_request(label)
 
-    all_routes = [starlette_route for starlette_route, _label in business]
+    write_labels = frozenset(route.label for route in writes)
+
+    def is_write(scope: Scope) -> bool:
+        return label_of(scope) in write_labels
+
+    all_routes = [starlette_route for starlette_route, _table in business]
     all_routes += [
         Route("/_faults", faults_endpoint, methods=["GET", "PUT", "DELETE"]),
         Route("/_stats", stats_endpoint, methods=["GET", "DELETE"]),
@@ -246,11 +405,13 @@ def build_owner_app(
         try:
             yield
         finally:
-            db.close()
+            close()
 
     async def api_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiError)
-        return JSONResponse({"error": exc.message}, status_code=exc.status_code)
+        return JSONResponse(
+            {"error": exc.message}, status_code=exc.status_code, headers=exc.headers
+        )
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
@@ -264,24 +425,48 @@ def build_owner_app(
         # Never leak a traceback or a file path: integrators only need to know whose fault.
         return JSONResponse({"error": f"internal error in the {system} demo owner"}, 500)
 
+    # Outermost first: latency is paid before a fault acts, as on a slow network. A write
+    # claims its idempotency key before a fault acts, so a write held by a `slow` fault is
+    # "in progress" to a retry, as a slow write is in a real system.
+    middleware = [Middleware(LatencyMiddleware, latency_ms=latency_ms)]
+    if store is not None and writes:
+        middleware.append(
+            Middleware(
+                IdempotencyMiddleware,
+                store=store,
+                applies=is_write,
+                max_body_bytes=MAX_BODY_BYTES,
+            )
+        )
+    middleware.append(
+        Middleware(FaultMiddleware, faults=faults, count=count_faulted, exempt=OPERATIONAL_PATHS)
+    )
     return Starlette(
         routes=all_routes,
-        middleware=[
-            # Outermost first: latency is paid before a fault acts, as on a slow network.
-            Middleware(LatencyMiddleware, latency_ms=latency_ms),
-            Middleware(
-                FaultMiddleware,
-                faults=faults,
-                count=count_faulted,
-                exempt=OPERATIONAL_PATHS,
-            ),
-        ],
+        middleware=middleware,
         exception_handlers={
             ApiError: api_error,
             HTTPException: http_error,
             Exception: server_error,
         },
         lifespan=lifespan,
+    )
+
+
+def _dispatch(table: Mapping[str, tuple[str, Endpoint]]) -> Endpoint:
+    async def endpoint(request: Request) -> Response:
+        # The route only lets through the methods in the table.
+        return await table[request.method][1](request)
+
+    return endpoint
+
+
+def _stored_reply(stored: Stored, *, replayed: bool) -> Response:
+    headers = dict(stored.headers)
+    if replayed:
+        headers[REPLAYED_HEADER] = "true"
+    return Response(
+        stored.body, status_code=stored.status, headers=headers, media_type="application/json"
     )
 
 
@@ -360,7 +545,7 @@ async def read_json_object(request: Request, *, fields: Collection[str]) -> JSON
 
 async def _read_body(request: Request) -> bytes:
     # Checked here rather than by Starlette's body limit, whose 413 is plain text, not JSON.
-    too_large = ApiError(413, f"request body too large: at most {MAX_BODY_BYTES} bytes")
+    too_large = ApiError(413, body_too_large(MAX_BODY_BYTES))
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise too_large
@@ -394,14 +579,78 @@ def body_limit(body: JSONObject) -> int:
     return value
 
 
-def body_choice(body: JSONObject, field: str, *, allowed: Sequence[str]) -> str | None:
-    """An optional enumerated field of a JSON body; ``null`` counts as absent."""
+def body_choice(
+    body: JSONObject, field: str, *, allowed: Sequence[str], required: bool = False
+) -> str | None:
+    """An enumerated field of a JSON body; ``null`` counts as absent, which only a
+    ``required`` field refuses.
+    """
     value = body.get(field)
+    if value is None and required:
+        raise BadRequest(f"field {field!r} is required: one of {', '.join(allowed)}")
     if value is None or (isinstance(value, str) and value in allowed):
         return value
-    raise BadRequest(
-        f"field {field!r} must be one of {', '.join(allowed)}; got {json.dumps(value)}"
-    )
+    raise BadRequest(f"field {field!r} must be one of {', '.join(allowed)}; got {_preview(value)}")
+
+
+def body_text(
+    body: JSONObject, field: str, *, max_length: int, required: bool = True
+) -> str | None:
+    """A text field of a JSON body, trimmed: not blank, at most ``max_length`` characters.
+
+    Absent or ``null`` is a 400 if ``required``, otherwise ``None``.
+    """
+    value = body.get(field)
+    rule = f"a string of 1 to {max_length} characters"
+    if value is None:
+        if required:
+            raise BadRequest(f"field {field!r} is required: {rule}")
+        return None
+    if not isinstance(value, str):
+        raise BadRequest(f"field {field!r} must be {rule}; got {_preview(value)}")
+    text = value.strip()
+    if not text:
+        raise BadRequest(f"field {field!r} must not be blank: {rule}")
+    if len(text) > max_length:
+        raise BadRequest(
+            f"field {field!r} is too long: {len(text)} characters, at most {max_length}"
+        )
+    return text
+
+
+def body_string_list(body: JSONObject, field: str, *, what: str, max_items: int) -> list[str]:
+    """A required array of strings in a JSON body (possibly empty), at most ``max_items``."""
+    value = body.get(field)
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise BadRequest(f"field {field!r} must be an array of {what}; got {_preview(value)}")
+    if len(value) > max_items:
+        raise BadRequest(f"field {field!r} has {len(value)} items; at most {max_items} allowed")
+    return value
+
+
+def body_count(body: JSONObject, field: str, *, what: str) -> int | None:
+    """An optional whole number of something, 0 or more; absent or ``null`` is ``None``."""
+    value = body.get(field)
+    if value is None:
+        return None
+    # bool is an int in Python, but `true` is not a number anyone meant.
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise BadRequest(
+            f"field {field!r} must be null or an integer number of {what}, 0 or more; "
+            f"got {_preview(value)}"
+        )
+    return value
+
+
+def _preview(value: object) -> str:
+    """``value`` as JSON for an error message, cut short: echoing a megabyte helps nobody."""
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 80 else f"{text[:77]}..."
+
+
+def now_rfc3339() -> str:
+    """The current time as the owners write timestamps: UTC, whole seconds, ``Z``."""
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def parse_phone(raw: str, *, param: str = "phone") -> str:
@@ -496,6 +745,49 @@ def path_param(name: str, description: str, schema: JSONObject) -> JSONObject:
         "required": True,
         "description": description,
         "schema": schema,
+    }
+
+
+def idempotency_key_param() -> JSONObject:
+    """The ``Idempotency-Key`` header every write requires."""
+    return {
+        "name": KEY_HEADER,
+        "in": "header",
+        "required": True,
+        "description": (
+            f"One key per intended write, 1 to {MAX_KEY_LENGTH} printable ASCII characters "
+            "(a UUID is a good key), sent again only to retry that same write. The same key "
+            "with the same request (method, path and JSON body, key order and whitespace "
+            "aside) gets the first response again, with nothing written twice; with a "
+            f"different request it is a 422; while the first is still running, a 409. Keys "
+            f"are kept {KEY_TTL_S // 3600} hours. Only a write that committed is "
+            "remembered: after a 4xx or 5xx the key is free again, as it is "
+            f"{IN_FLIGHT_LEASE_S:.0f} s after its request was cut short by a crash."
+        ),
+        "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
+    }
+
+
+def write_responses(success: str, reply: JSONObject, description: str) -> JSONObject:
+    """The responses of an idempotent write: ``success`` with ``reply``, and the refusals."""
+    replayed = {
+        REPLAYED_HEADER: {
+            "description": "true when this is the stored response of an earlier request "
+            "with the same key; absent on the first response.",
+            "schema": {"const": "true"},
+        }
+    }
+    return {
+        success: {**json_body(reply, description), "headers": replayed},
+        "400": error(
+            f"Bad body (the message names the field) or a missing or malformed {KEY_HEADER}."
+        ),
+        "409": error(
+            f"A request with this {KEY_HEADER} is still in progress; retry after it "
+            "(Retry-After: 1)."
+        ),
+        "413": error("Body over 1 MiB."),
+        "422": error(f"This {KEY_HEADER} was used with a different request."),
     }
 
 

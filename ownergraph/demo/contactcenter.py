@@ -3,12 +3,16 @@
 Keyed by the universal customer id; timestamps are epoch seconds, this system's own
 convention, which the gateway converts. Calls and texts carry the number at the other end,
 written the way the switch logs it (``390212345678``), so the contact center can say who
-recently called from, or was called on, a number.
+recently called from, or was called on, a number. Interactions are logged with an
+idempotent ``POST``.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import sqlite3
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,14 +26,21 @@ from ownergraph.demo._base import (
     JSONObject,
     NotFound,
     Stats,
+    WriteOp,
+    WriteRoute,
+    Written,
     body_choice,
+    body_count,
     body_key_list,
     body_limit,
+    body_text,
     build_owner_app,
     error,
+    idempotency_key_param,
     json_body,
     nullable,
     open_readonly,
+    open_readwrite,
     openapi_document,
     parse_phone,
     path_param,
@@ -37,14 +48,23 @@ from ownergraph.demo._base import (
     query_param,
     read_json_object,
     ref,
+    write_responses,
 )
 from ownergraph.demo.seed import AS_OF
 
-__all__ = ["CHANNELS", "OPENAPI", "SYSTEM", "create_app"]
+__all__ = ["API_AGENT", "CHANNELS", "OPENAPI", "SYSTEM", "create_app"]
 
 SYSTEM = "contactcenter"
 CHANNELS = ("voice", "email", "chat", "sms")
 _DIRECTIONS = ("inbound", "outbound")
+#: Channels whose contacts have no duration: a message is sent, not held.
+_UNTIMED = ("email", "sms")
+_NEW_INTERACTION_FIELDS = ("customer_id", "channel", "direction", "summary", "duration_s")
+MAX_SUMMARY_LENGTH = 2_000
+#: The agent of an interaction logged through the API. The contact center only knows its
+#: own agents by name, and the API client is not one of them: it is recorded as what it is.
+API_AGENT = "gateway"
+_CUSTOMER_ID_PATTERN = re.compile(r"C[0-9]{5}")
 #: The caller search looks back this many days unless told otherwise, at most _MAX_DAYS.
 DEFAULT_CALLER_DAYS, _MAX_DAYS = 365, 3650
 # Windows end where the seeded history ends, not at the wall clock: the history is frozen,
@@ -56,16 +76,19 @@ _WINDOW_END = int(AS_OF.timestamp())
 def create_app(db_path: Path, *, latency_ms: int = 0) -> Starlette:
     """The contact center as an ASGI app over its seeded SQLite file."""
     db = open_readonly(db_path)
+    writer = open_readwrite(db_path)
     stats = Stats(SYSTEM)
     center = _ContactCenter(db, stats)
     return build_owner_app(
         system=SYSTEM,
         db=db,
+        writer=writer,
         stats=stats,
         openapi=OPENAPI,
         latency_ms=latency_ms,
         routes=[
             BusinessRoute("POST", "/interactions/search", center.search_interactions),
+            WriteRoute("POST", "/interactions", _prepare_interaction),
             BusinessRoute("GET", "/interactions/{id}", center.get_interaction),
             BusinessRoute("GET", "/callers/search", center.search_callers),
         ],
@@ -148,6 +171,55 @@ class _ContactCenter:
         )
 
 
+async def _prepare_interaction(request: Request) -> WriteOp:
+    """Check a ``POST /interactions`` body; the write logs the contact as starting now."""
+    body = await read_json_object(request, fields=_NEW_INTERACTION_FIELDS)
+    customer_id = body.get("customer_id")
+    if not isinstance(customer_id, str) or not _CUSTOMER_ID_PATTERN.fullmatch(customer_id):
+        # The contact center keeps no customer list to look the id up in, but it does know
+        # what one looks like.
+        raise BadRequest(
+            f"field 'customer_id' is required: a customer id like C00042; got "
+            f"{json.dumps(customer_id)}"
+        )
+    channel = body_choice(body, "channel", allowed=CHANNELS, required=True)
+    direction = body_choice(body, "direction", allowed=_DIRECTIONS, required=True)
+    summary = body_text(body, "summary", max_length=MAX_SUMMARY_LENGTH)
+    duration_s = body_count(body, "duration_s", what="seconds")
+    if duration_s is not None and channel in _UNTIMED:
+        raise BadRequest(
+            f"field 'duration_s' must be null for channel {channel!r}: only voice calls "
+            f"and chats last; got {duration_s}"
+        )
+
+    def write(conn: sqlite3.Connection) -> Written:
+        # Ids continue the seeded sequence (I-0031467...). Safe without a sequence table:
+        # the write lock is held from BEGIN IMMEDIATE, so no other write reads the same max.
+        (last,) = conn.execute("SELECT MAX(id) FROM interactions").fetchone()
+        interaction_id = f"I-{int(last[2:]) + 1 if last else 1:07d}"
+        # The API gives no number at the other end (caller_number), so none is logged, and
+        # the contact does not show up in a caller search.
+        conn.execute(
+            "INSERT INTO interactions (id, customer_id, channel, direction, started_at, "
+            "duration_s, summary, agent, caller_number, caller_e164) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
+            (
+                interaction_id,
+                customer_id,
+                channel,
+                direction,
+                int(time.time()),
+                duration_s,
+                summary,
+                API_AGENT,
+            ),
+        )
+        row = conn.execute("SELECT * FROM interactions WHERE id = ?", (interaction_id,)).fetchone()
+        return Written(201, _interaction(row), location=f"/interactions/{interaction_id}")
+
+    return write
+
+
 def _parse_days(raw: str | None) -> int:
     if raw is None:
         return DEFAULT_CALLER_DAYS
@@ -187,6 +259,29 @@ OPENAPI: JSONObject = openapi_document(
         "customer id. started_at is in epoch seconds (UTC)."
     ),
     paths={
+        "/interactions": {
+            "post": {
+                "operationId": "logInteraction",
+                "summary": "Log a contact with a customer (idempotent).",
+                "description": (
+                    f"started_at is now (epoch seconds), agent is {API_AGENT!r} (the API "
+                    "client; the contact center names only its own agents) and "
+                    "caller_number is null. duration_s must be null for email and sms. The "
+                    "contact center keeps no customer list: any well-formed customer id is "
+                    "accepted. Counts one key in /_stats."
+                ),
+                "parameters": [idempotency_key_param()],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": ref("NewInteraction")}},
+                },
+                "responses": write_responses(
+                    "201",
+                    ref("Interaction"),
+                    "The interaction as logged; Location: /interactions/{id}.",
+                ),
+            }
+        },
         "/interactions/search": {
             "post": {
                 "operationId": "searchInteractions",
@@ -316,13 +411,37 @@ OPENAPI: JSONObject = openapi_document(
                 },
                 "duration_s": nullable({"type": "integer", "minimum": 0}),
                 "summary": {"type": "string"},
-                "agent": {"type": "string"},
+                "agent": {
+                    "type": "string",
+                    "description": f"The agent's name; {API_AGENT!r} if logged through the API.",
+                },
                 "caller_number": {
                     **nullable({"type": "string", "examples": ["390212345678"]}),
                     "description": (
                         "Voice and SMS: the number at the other end, as the switch logs it "
-                        "(E.164, usually without the +). Null for e-mail and chat."
+                        "(E.164, usually without the +). Null for e-mail and chat, and for "
+                        "contacts logged through the API."
                     ),
+                },
+            },
+        },
+        "NewInteraction": {
+            "type": "object",
+            "required": ["customer_id", "channel", "direction", "summary"],
+            "additionalProperties": False,
+            "properties": {
+                "customer_id": _CUSTOMER_ID,
+                "channel": {"enum": list(CHANNELS)},
+                "direction": {"enum": list(_DIRECTIONS)},
+                "summary": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": MAX_SUMMARY_LENGTH,
+                    "description": "Trimmed; must not be blank.",
+                },
+                "duration_s": {
+                    **nullable({"type": "integer", "minimum": 0}),
+                    "description": "Seconds; null (or absent) for email and sms.",
                 },
             },
         },

@@ -2,14 +2,16 @@
 
 It owns names, e-mails, phones (as people typed them), address, segment, and the crosswalk
 to the ERP (``erp_code``). It finds customers by phone or e-mail through search keys it
-keeps normalised beside the records, duplicates of one person included.
+keeps normalised beside the records, duplicates of one person included. Its contact data
+(name, e-mails, phones) can be changed with an idempotent ``PATCH``, which keeps those
+search keys in step.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -21,35 +23,54 @@ from ownergraph.demo._base import (
     JSONObject,
     NotFound,
     Stats,
+    WriteOp,
+    WriteRoute,
+    Written,
+    body_string_list,
+    body_text,
     build_owner_app,
     contact_point_params,
     error,
+    idempotency_key_param,
     json_body,
     key_list_param,
+    now_rfc3339,
     nullable,
     open_readonly,
+    open_readwrite,
     openapi_document,
     parse_contact_point,
+    parse_email,
     parse_key_list,
+    parse_phone,
     path_param,
     placeholders,
+    read_json_object,
     ref,
+    write_responses,
 )
 
 __all__ = ["OPENAPI", "SYSTEM", "create_app"]
 
 SYSTEM = "crm"
 _SEGMENTS = ("retail", "business", "vip")
+#: The contact fields a PATCH may change.
+_PATCHABLE = ("display_name", "emails", "phones")
+MAX_NAME_LENGTH = 200
+#: Most e-mails or phones one customer may hold; the seed's busiest have three.
+MAX_CONTACT_POINTS = 20
 
 
 def create_app(db_path: Path, *, latency_ms: int = 0) -> Starlette:
     """The CRM as an ASGI app over its seeded SQLite file."""
     db = open_readonly(db_path)
+    writer = open_readwrite(db_path)
     stats = Stats(SYSTEM)
     crm = _Crm(db, stats)
     return build_owner_app(
         system=SYSTEM,
         db=db,
+        writer=writer,
         stats=stats,
         openapi=OPENAPI,
         latency_ms=latency_ms,
@@ -58,6 +79,7 @@ def create_app(db_path: Path, *, latency_ms: int = 0) -> Starlette:
             # Before /customers/{id}, which would otherwise take "search" for an id.
             BusinessRoute("GET", "/customers/search", crm.search_customers),
             BusinessRoute("GET", "/customers/{id}", crm.get_customer),
+            WriteRoute("PATCH", "/customers/{id}", _prepare_patch),
         ],
     )
 
@@ -108,6 +130,97 @@ class _Crm:
         return [by_id[key] for key in ids if key in by_id]
 
 
+async def _prepare_patch(request: Request) -> WriteOp:
+    """Check a ``PATCH /customers/{id}`` body; the write replaces the fields it names."""
+    customer_id: str = request.path_params["id"]
+    body = await read_json_object(request, fields=_PATCHABLE)
+    name: tuple[str, str] | None = None
+    if "display_name" in body:
+        text = body_text(body, "display_name", max_length=MAX_NAME_LENGTH)
+        assert text is not None  # required: absent or null was refused
+        # The CRM keeps first and last name; the first word is the first name, so Italian
+        # surnames of two words ("De Luca") stay whole. Runs of spaces collapse, so what is
+        # read back is the name as sent.
+        first, _, last = " ".join(text.split()).partition(" ")
+        name = (first, last)
+    emails: list[tuple[str, str]] | None = None
+    if "emails" in body:
+        raw = body_string_list(
+            body, "emails", what="e-mail addresses", max_items=MAX_CONTACT_POINTS
+        )
+        emails = _distinct(
+            (value.strip(), parse_email(value, param=f"emails[{i}]")) for i, value in enumerate(raw)
+        )
+    phones: list[tuple[str, str]] | None = None
+    if "phones" in body:
+        raw = body_string_list(
+            body, "phones", what="phone numbers (any format)", max_items=MAX_CONTACT_POINTS
+        )
+        phones = _distinct(
+            (value.strip(), parse_phone(value, param=f"phones[{i}]")) for i, value in enumerate(raw)
+        )
+
+    def write(conn: sqlite3.Connection) -> Written:
+        if conn.execute("SELECT 1 FROM customers WHERE id = ?", (customer_id,)).fetchone() is None:
+            raise NotFound("customer", customer_id)
+        if name is not None or emails is not None or phones is not None:
+            _apply_patch(conn, customer_id, name, emails, phones)
+        row = conn.execute("SELECT * FROM customers WHERE id = ?", (customer_id,)).fetchone()
+        return Written(200, _record(row))
+
+    return write
+
+
+def _distinct(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(as written, search key) pairs, the first of each search key only.
+
+    The same address or number twice (in another case or format) is one contact point;
+    keeping both would list it twice and index it twice.
+    """
+    kept: dict[str, str] = {}
+    for written, key in pairs:
+        kept.setdefault(key, written)
+    return [(written, key) for key, written in kept.items()]
+
+
+def _apply_patch(
+    conn: sqlite3.Connection,
+    customer_id: str,
+    name: tuple[str, str] | None,
+    emails: list[tuple[str, str]] | None,
+    phones: list[tuple[str, str]] | None,
+) -> None:
+    # Runs inside the write's transaction: the record and its search keys change together,
+    # so a search never finds a number the record no longer has, or misses one it has.
+    if name is not None:
+        conn.execute(
+            "UPDATE customers SET first_name = ?, last_name = ? WHERE id = ?",
+            (*name, customer_id),
+        )
+    if emails is not None:
+        conn.execute(
+            "UPDATE customers SET emails = ? WHERE id = ?",
+            (json.dumps([written for written, _key in emails]), customer_id),
+        )
+        conn.execute("DELETE FROM customer_emails WHERE customer_id = ?", (customer_id,))
+        conn.executemany(
+            "INSERT INTO customer_emails VALUES (?, ?)",
+            [(customer_id, key) for _written, key in emails],
+        )
+    if phones is not None:
+        # Stored as written, like every phone the CRM holds; searched by E.164.
+        conn.execute(
+            "UPDATE customers SET phones = ? WHERE id = ?",
+            (json.dumps([written for written, _key in phones], ensure_ascii=False), customer_id),
+        )
+        conn.execute("DELETE FROM customer_phones WHERE customer_id = ?", (customer_id,))
+        conn.executemany(
+            "INSERT INTO customer_phones VALUES (?, ?)",
+            [(customer_id, key) for _written, key in phones],
+        )
+    conn.execute("UPDATE customers SET updated_at = ? WHERE id = ?", (now_rfc3339(), customer_id))
+
+
 def _parse_ids(raw: str | None) -> list[str]:
     return parse_key_list(raw, param="ids", what="customer ids like C00042")
 
@@ -124,7 +237,8 @@ def _record(row: sqlite3.Row) -> JSONObject:
     first, last = row["first_name"], row["last_name"]
     return {
         "id": row["id"],
-        "display_name": f"{first} {last}",
+        # A one-word name, set through a PATCH, has no last name to add a space for.
+        "display_name": f"{first} {last}" if last else first,
         "first_name": first,
         "last_name": last,
         "emails": json.loads(row["emails"]),
@@ -205,7 +319,33 @@ OPENAPI: JSONObject = openapi_document(
                     "200": json_body(ref("Customer"), "The customer."),
                     "404": error("No customer with this id."),
                 },
-            }
+            },
+            "patch": {
+                "operationId": "updateCustomerContact",
+                "summary": "Change a customer's name, e-mails or phones (idempotent).",
+                "description": (
+                    "Sets the fields given and leaves the others alone; an empty object "
+                    "changes nothing. emails and phones replace the whole list (an empty "
+                    "list clears it); a repeated address or number is kept once. Phones may "
+                    "be written any way and are stored as sent; the search keys (E.164 "
+                    "phones, lower-cased e-mails) change in the same transaction, so "
+                    "/customers/search finds the new values at once. display_name becomes "
+                    "first_name (its first word) and last_name (the rest). A change bumps "
+                    "updated_at. Counts one key in /_stats."
+                ),
+                "parameters": [
+                    path_param("id", "Universal customer id.", _ID),
+                    idempotency_key_param(),
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": ref("CustomerContactPatch")}},
+                },
+                "responses": {
+                    **write_responses("200", ref("Customer"), "The customer after the change."),
+                    "404": error("No customer with this id; nothing was written."),
+                },
+            },
         },
     },
     schemas={
@@ -243,6 +383,31 @@ OPENAPI: JSONObject = openapi_document(
                 "address": nullable(ref("Address")),
                 "created_at": {"type": "string", "format": "date-time"},
                 "updated_at": {"type": "string", "format": "date-time"},
+            },
+        },
+        "CustomerContactPatch": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "display_name": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": MAX_NAME_LENGTH,
+                    "description": "Trimmed; must not be blank.",
+                },
+                "emails": {
+                    "type": "array",
+                    "maxItems": MAX_CONTACT_POINTS,
+                    "items": {"type": "string", "format": "email"},
+                },
+                "phones": {
+                    "type": "array",
+                    "maxItems": MAX_CONTACT_POINTS,
+                    "description": (
+                        "Valid phone numbers, any format; without a country code, Italian."
+                    ),
+                    "items": {"type": "string", "examples": ["+393471234567"]},
+                },
             },
         },
         "Address": {

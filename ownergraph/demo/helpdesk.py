@@ -3,11 +3,13 @@
 The external id is the universal customer id; the requester's name, e-mail and phone are the
 helpdesk's own copy as typed by agents, which is why they may disagree with the CRM. The
 helpdesk can also find requesters by phone or e-mail, so that a caller the CRM does not
-recognise may still be recognised here.
+recognise may still be recognised here. Tickets are opened with an idempotent ``POST``, for
+requesters the helpdesk already knows.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -21,14 +23,22 @@ from ownergraph.demo._base import (
     JSONObject,
     NotFound,
     Stats,
+    WriteOp,
+    WriteRoute,
+    Written,
+    body_choice,
+    body_text,
     build_owner_app,
     contact_point_params,
     error,
+    idempotency_key_param,
     json_body,
     key_list_param,
     limit_param,
+    now_rfc3339,
     nullable,
     open_readonly,
+    open_readwrite,
     openapi_document,
     parse_choice,
     parse_contact_point,
@@ -37,7 +47,9 @@ from ownergraph.demo._base import (
     path_param,
     placeholders,
     query_param,
+    read_json_object,
     ref,
+    write_responses,
 )
 
 __all__ = ["OPENAPI", "SYSTEM", "TICKET_STATUSES", "create_app"]
@@ -46,6 +58,19 @@ SYSTEM = "helpdesk"
 TICKET_STATUSES = ("open", "pending", "solved", "closed")
 _PRIORITIES = ("low", "normal", "high", "urgent")
 _VIA = ("email", "phone", "web", "chat")
+_NEW_TICKET_FIELDS = ("requester_external_id", "subject", "description", "priority", "via")
+MAX_SUBJECT_LENGTH, MAX_DESCRIPTION_LENGTH = 200, 5_000
+#: Added by the owner itself, not the seed: the description of a ticket opened through the
+#: API is its first comment, as in real helpdesks, and the ticket record stays as it was.
+_WRITE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS ticket_comments (
+    id INTEGER PRIMARY KEY,
+    ticket_id INTEGER NOT NULL REFERENCES tickets (id),
+    body TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ticket_comments_ticket ON ticket_comments (ticket_id);
+"""
 
 _SELECT = """
     SELECT t.*, r.external_id, r.name, r.email, r.phone
@@ -56,16 +81,19 @@ _SELECT = """
 def create_app(db_path: Path, *, latency_ms: int = 0) -> Starlette:
     """The helpdesk as an ASGI app over its seeded SQLite file."""
     db = open_readonly(db_path)
+    writer = open_readwrite(db_path, schema=_WRITE_SCHEMA)
     stats = Stats(SYSTEM)
     helpdesk = _Helpdesk(db, stats)
     return build_owner_app(
         system=SYSTEM,
         db=db,
+        writer=writer,
         stats=stats,
         openapi=OPENAPI,
         latency_ms=latency_ms,
         routes=[
             BusinessRoute("GET", "/tickets", helpdesk.list_tickets),
+            WriteRoute("POST", "/tickets", _prepare_ticket),
             BusinessRoute("GET", "/tickets/{id}", helpdesk.get_ticket),
             BusinessRoute("GET", "/requesters/search", helpdesk.search_requesters),
         ],
@@ -132,6 +160,47 @@ class _Helpdesk:
         return JSONResponse({"requesters": [_requester(row) for row in rows]})
 
 
+async def _prepare_ticket(request: Request) -> WriteOp:
+    """Check a ``POST /tickets`` body; the write opens the ticket, status ``open``."""
+    body = await read_json_object(request, fields=_NEW_TICKET_FIELDS)
+    external_id = body.get("requester_external_id")
+    if not isinstance(external_id, str) or not external_id.strip():
+        raise BadRequest(
+            "field 'requester_external_id' is required: the requester's external id (the "
+            f"customer id, like C00042); got {json.dumps(external_id)}"
+        )
+    subject = body_text(body, "subject", max_length=MAX_SUBJECT_LENGTH)
+    description = body_text(body, "description", max_length=MAX_DESCRIPTION_LENGTH, required=False)
+    priority = body_choice(body, "priority", allowed=_PRIORITIES, required=True)
+    via = body_choice(body, "via", allowed=_VIA, required=True)
+
+    def write(conn: sqlite3.Connection) -> Written:
+        # The helpdesk knows only people who have contacted support, under its own copy of
+        # their name: an id alone is not enough to create a requester, so an unknown one is
+        # a 404 and nothing is written.
+        requester = conn.execute(
+            "SELECT id FROM requesters WHERE external_id = ?", (external_id.strip(),)
+        ).fetchone()
+        if requester is None:
+            raise NotFound("requester", external_id.strip())
+        now = now_rfc3339()
+        cursor = conn.execute(
+            "INSERT INTO tickets (requester_id, subject, status, priority, via, created_at, "
+            "updated_at) VALUES (?, ?, 'open', ?, ?, ?, ?)",
+            (requester["id"], subject, priority, via, now, now),
+        )
+        ticket_id = cursor.lastrowid
+        if description is not None:
+            conn.execute(
+                "INSERT INTO ticket_comments (ticket_id, body, created_at) VALUES (?, ?, ?)",
+                (ticket_id, description, now),
+            )
+        row = conn.execute(f"{_SELECT} WHERE t.id = ?", (ticket_id,)).fetchone()
+        return Written(201, _ticket(row), location=f"/tickets/{ticket_id}")
+
+    return write
+
+
 def _requester(row: sqlite3.Row) -> JSONObject:
     return {
         "external_id": row["external_id"],
@@ -192,7 +261,31 @@ OPENAPI: JSONObject = openapi_document(
                     ),
                     "400": error("Missing ids, too many ids, bad status or bad limit."),
                 },
-            }
+            },
+            "post": {
+                "operationId": "openTicket",
+                "summary": "Open a ticket for a requester the helpdesk knows (idempotent).",
+                "description": (
+                    "The ticket starts open, created_at and updated_at now. The requester "
+                    "must exist: the helpdesk knows only customers who have contacted "
+                    "support, and cannot create one from an id alone. The description, if "
+                    "given, is stored as the ticket's first comment; the ticket record does "
+                    "not carry it. Counts one key in /_stats."
+                ),
+                "parameters": [idempotency_key_param()],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": ref("NewTicket")}},
+                },
+                "responses": {
+                    **write_responses(
+                        "201",
+                        ref("Ticket"),
+                        "The ticket as created; Location: /tickets/{id}.",
+                    ),
+                    "404": error("No requester with this external_id; nothing was written."),
+                },
+            },
         },
         "/requesters/search": {
             "get": {
@@ -259,6 +352,28 @@ OPENAPI: JSONObject = openapi_document(
                 "via": {"enum": list(_VIA), "description": "Channel the ticket came in by."},
                 "created_at": _TIME,
                 "updated_at": _TIME,
+            },
+        },
+        "NewTicket": {
+            "type": "object",
+            "required": ["requester_external_id", "subject", "priority", "via"],
+            "additionalProperties": False,
+            "properties": {
+                "requester_external_id": _EXTERNAL_ID,
+                "subject": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": MAX_SUBJECT_LENGTH,
+                    "description": "Trimmed; must not be blank.",
+                },
+                "description": {
+                    **nullable(
+                        {"type": "string", "minLength": 1, "maxLength": MAX_DESCRIPTION_LENGTH}
+                    ),
+                    "description": "Details; kept as the first comment. Must not be blank.",
+                },
+                "priority": {"enum": list(_PRIORITIES)},
+                "via": {"enum": list(_VIA), "description": "Channel the ticket came in by."},
             },
         },
         "Requester": {

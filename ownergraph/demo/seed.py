@@ -157,7 +157,12 @@ def _write_all(data_dir: Path, world: _World) -> None:
         # A crash between these renames leaves the other files missing or of an older version:
         # the next start notices and regenerates them, identically, since the seed is fixed.
         for system in SYSTEMS:
-            os.replace(temps[system], db_path(data_dir, system))
+            final = db_path(data_dir, system)
+            # The owners run their files in WAL mode. A log left by an owner that crashed
+            # belongs to the old file: next to the new one, SQLite would replay it into it.
+            for suffix in ("-wal", "-shm", "-journal"):
+                final.with_name(final.name + suffix).unlink(missing_ok=True)
+            os.replace(temps[system], final)
     finally:
         for temp in temps.values():
             temp.unlink(missing_ok=True)

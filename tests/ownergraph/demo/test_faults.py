@@ -264,6 +264,7 @@ async def test_faulted_requests_count_in_stats(crm: httpx.AsyncClient) -> None:
         "GET /customers": 1,
         "GET /customers/search": 1,
         "GET /customers/{id}": 1,
+        "PATCH /customers/{id}": 0,
     }
     # Served, then mangled: the endpoint counted them and their keys as usual.
     await put_fault(crm, mode="truncate")

@@ -56,12 +56,42 @@ def raced_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Exce
     return directory, errors
 
 
+@pytest.fixture(scope="module")
+def regenerated(
+    raced_dir: tuple[Path, list[Exception]], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, Path]:
+    """A data dir with stale, missing and half-written files and a stale log, after
+    ``ensure_seeded``.
+
+    Built from copies of ``raced_dir``, never from the suite's shared data dir: the owners
+    write to that one (and add tables of their own), so it is not a pristine seed.
+    Returns the directory and the junk file a crashed run had left in it.
+    """
+    source, _errors = raced_dir
+    directory = tmp_path_factory.mktemp("regenerated")
+    for system in ("crm", "erp", "helpdesk"):
+        shutil.copy(db_path(source, system), db_path(directory, system))
+    # crm comes from an older generator; contactcenter is missing; a crashed run left junk.
+    with contextlib.closing(sqlite3.connect(db_path(directory, "crm"))) as conn:
+        conn.execute("DELETE FROM customers WHERE id = 'C00001'")
+        conn.execute(f"PRAGMA user_version = {SEED_VERSION - 1}")
+        conn.commit()
+    leftover = directory / ".crm.sqlite3.999.tmp"
+    leftover.write_bytes(b"half a database")
+    # An owner that crashed left its write-ahead log: it belongs to the file being replaced.
+    (directory / "crm.sqlite3-wal").write_bytes(b"a stale log")
+    ensure_seeded(directory)
+    return directory, leftover
+
+
 def test_seeding_twice_gives_identical_data(
-    data_dir: Path, raced_dir: tuple[Path, list[Exception]]
+    raced_dir: tuple[Path, list[Exception]], regenerated: tuple[Path, Path]
 ) -> None:
-    other, _errors = raced_dir
+    # Two separate generations (the racing seeders' and the regeneration's) agree.
+    first, _errors = raced_dir
+    second, _leftover = regenerated
     for system in SYSTEMS:
-        assert _digest(db_path(other, system)) == _digest(db_path(data_dir, system)), system
+        assert _digest(db_path(second, system)) == _digest(db_path(first, system)), system
 
 
 def test_racing_seeders_both_succeed_and_leave_no_temp_files(
@@ -83,23 +113,14 @@ def test_current_data_is_not_regenerated(data_dir: Path) -> None:
     assert all(_user_version(db_path(data_dir, system)) == SEED_VERSION for system in SYSTEMS)
 
 
-def test_stale_or_missing_files_are_regenerated(data_dir: Path, tmp_path: Path) -> None:
-    for system in ("crm", "erp", "helpdesk"):
-        shutil.copy(db_path(data_dir, system), db_path(tmp_path, system))
-    # crm comes from an older generator; contactcenter is missing; a crashed run left junk.
-    with contextlib.closing(sqlite3.connect(db_path(tmp_path, "crm"))) as conn:
-        conn.execute("DELETE FROM customers WHERE id = 'C00001'")
-        conn.execute(f"PRAGMA user_version = {SEED_VERSION - 1}")
-        conn.commit()
-    leftover = tmp_path / ".crm.sqlite3.999.tmp"
-    leftover.write_bytes(b"half a database")
-
-    ensure_seeded(tmp_path)
-
+def test_stale_or_missing_files_are_regenerated(regenerated: tuple[Path, Path]) -> None:
+    directory, leftover = regenerated
     assert not leftover.exists()
+    assert not (directory / "crm.sqlite3-wal").exists()
     for system in SYSTEMS:
-        assert _user_version(db_path(tmp_path, system)) == SEED_VERSION
-        assert _digest(db_path(tmp_path, system)) == _digest(db_path(data_dir, system)), system
+        assert _user_version(db_path(directory, system)) == SEED_VERSION
+    with contextlib.closing(sqlite3.connect(db_path(directory, "crm"))) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM customers WHERE id = 'C00001'").fetchone() == (1,)
 
 
 def test_default_data_dir_honours_the_environment(
