@@ -172,8 +172,10 @@ def create_app(
         try:
             yield
         finally:
-            await gateway.aclose()
-            await http.aclose()
+            try:
+                await gateway.aclose()
+            finally:
+                await http.aclose()
 
     middleware = [
         Middleware(RequestIdMiddleware),

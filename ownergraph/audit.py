@@ -40,9 +40,10 @@ from schema import Ownership
 class AuditLog:
     """Where audit lines go, and the key that makes customer ids pseudonymous."""
 
-    def __init__(self, stream: IO[str], key: bytes) -> None:
-        self._stream = stream
+    def __init__(self, key: bytes, stream: IO[str] | None = None, path: Path | None = None):
         self._key = key
+        self._stream = stream
+        self._path = path
 
     @classmethod
     def open(cls, destination: str, key: str | None) -> AuditLog | None:
@@ -54,16 +55,26 @@ class AuditLog:
         if destination == "off":
             return None
         if destination == "stdout":
-            return cls(sys.stdout, secret)
+            return cls(secret, stream=sys.stdout)
         if destination == "stderr":
-            return cls(sys.stderr, secret)
-        return cls(Path(destination).open("a", encoding="utf-8", buffering=1), secret)
+            return cls(secret, stream=sys.stderr)
+        path = Path(destination)
+        path.open("a", encoding="utf-8").close()  # fail at start-up if it cannot be written
+        return cls(secret, path=path)
 
     def pseudonym(self, customer_id: str) -> str:
         return hmac.new(self._key, customer_id.encode(), hashlib.sha256).hexdigest()[:20]
 
     def write(self, entry: dict[str, Any]) -> None:
-        self._stream.write(json.dumps(entry, separators=(",", ":"), sort_keys=True) + "\n")
+        line = json.dumps(entry, separators=(",", ":"), sort_keys=True) + "\n"
+        if self._path is not None:
+            # Opened per line: each line is on disk when the operation is answered,
+            # and no file handle outlives the app however it is shut down.
+            with self._path.open("a", encoding="utf-8") as file:
+                file.write(line)
+            return
+        assert self._stream is not None
+        self._stream.write(line)
         self._stream.flush()
 
 

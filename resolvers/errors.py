@@ -18,11 +18,11 @@ class BadUserInput(Exception):
 
 
 class Forbidden(Exception):
-    """The viewer's roles may not read this field; its owner is not asked for it."""
+    """The viewer's roles may not read (or write) this; its owner is not asked."""
 
-    def __init__(self, coordinate: str) -> None:
+    def __init__(self, coordinate: str, action: str = "read") -> None:
         self.coordinate = coordinate
-        super().__init__(f"Not allowed to read {coordinate}.")
+        super().__init__(f"Not allowed to {action} {coordinate}.")
 
     @property
     def extensions(self) -> dict[str, Any]:

@@ -44,12 +44,13 @@ async def write(info: Info, input: Any, idempotency_key: str) -> Payload:
     name = info.field_name
     mutation = context.gateway.ownership.mutations[name]
     if not mutation.writable_by(context.viewer.roles):
-        raise Forbidden(f"Mutation.{name}")
+        raise Forbidden(f"Mutation.{name}", "call")
     if not _KEY.match(idempotency_key):
         raise BadUserInput(
             "idempotencyKey", "must be 8 to 128 letters, digits or - _ : . characters"
         )
-    values = _checked(_graphql_values(input), context.gateway.phone_region)
+    names = info.schema.config.name_converter
+    values = _checked(_graphql_values(input, names.get_graphql_name), context.gateway.phone_region)
     body: dict[str, Any] = {}
     for field, mapping in mutation.inputs.items():
         if field in values and mapping.to is not None:
@@ -100,14 +101,13 @@ async def _read_back(info: Info, results: Any, values: dict[str, Any], reply: An
     return payload
 
 
-def _graphql_values(input: Any) -> dict[str, Any]:
-    """The input object's given fields by GraphQL name."""
-    definition = input.__strawberry_definition__
+def _graphql_values(input: Any, graphql_name: Any) -> dict[str, Any]:
+    """The input object's given fields by GraphQL name (as the map names them)."""
     values = {}
-    for field in definition.fields:
+    for field in input.__strawberry_definition__.fields:
         value = getattr(input, field.python_name)
         if value is not None:
-            values[field.graphql_name or field.python_name] = value
+            values[graphql_name(field)] = value
     return values
 
 

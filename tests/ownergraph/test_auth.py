@@ -28,7 +28,7 @@ ISSUER, AUDIENCE = "https://idp.example", "ownergraph"
 
 
 def claims(**extra: Any) -> dict[str, Any]:
-    return {"iss": ISSUER, "aud": AUDIENCE, "exp": int(time.time()) + 60, "sub": "svc-1", **extra}
+    return {"iss": ISSUER, "aud": AUDIENCE, "exp": int(time.time()) + 3600, "sub": "svc-1", **extra}
 
 
 async def test_no_header_is_anonymous() -> None:
