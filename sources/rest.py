@@ -181,14 +181,7 @@ class RestSource:
         spec = EntityConfig(name=f"{method} {path}", key_field=("id",))
         asking = _Asking(observer, deadline)
         started = self._clock()
-        if not self.breaker.allow():
-            self._report(asking, spec, 1, started, "unavailable", None, 0, sent=False)
-            raise CircuitOpen(self.name)
-        time_left = asking.time_left()
-        if time_left <= 0:
-            self.breaker.release()
-            self._report(asking, spec, 1, started, "deadline", None, 0, sent=False)
-            raise DeadlineExceeded(self.name)
+        time_left = self._admit(asking, spec, 1, started, attempt=0)
         request = self._request(
             method,
             path,
@@ -200,11 +193,7 @@ class RestSource:
         status = "cancelled"
         http_status: int | None = None
         try:
-            async with asyncio.timeout(min(self.config.timeout, time_left)):
-                async with self._slots:
-                    response = await self._client.send(request)
-                    payload = await response.aread()
-            http_status = response.status_code
+            http_status, response, payload = await self._exchange(request, time_left)
             status = "ok" if http_status < 400 else "error"
             if http_status < 500:
                 self.breaker.success()
@@ -362,25 +351,14 @@ class RestSource:
     ) -> Any:
         """One HTTP exchange, under the breaker, the cap, the timeout and the deadline."""
         started = self._clock()
-        time_left = asking.time_left()
-        if not self.breaker.allow():
-            self._report(asking, spec, keys, started, "unavailable", None, attempt, sent=False)
-            raise CircuitOpen(self.name)
-        if time_left <= 0:
-            self.breaker.release()
-            self._report(asking, spec, keys, started, "deadline", None, attempt, sent=False)
-            raise DeadlineExceeded(self.name)
+        time_left = self._admit(asking, spec, keys, started, attempt)
         if attempt == 0:
             self.budget.earn()
         cut_by_deadline = time_left < self.config.timeout
         status = "cancelled"
         http_status: int | None = None
         try:
-            async with asyncio.timeout(min(self.config.timeout, time_left)):
-                async with self._slots:
-                    response = await self._client.send(request)
-                    body = await response.aread()
-            http_status = response.status_code
+            http_status, response, body = await self._exchange(request, time_left)
             payload = self._decode(response, body, not_found_ok)
             status = "ok"
             self.breaker.success()
@@ -418,6 +396,30 @@ class RestSource:
             if status == "cancelled":
                 self.breaker.release()
             self._report(asking, spec, keys, started, status, http_status, attempt, sent=True)
+
+    def _admit(
+        self, asking: _Asking, spec: EntityConfig, keys: int, started: float, attempt: int
+    ) -> float:
+        """Seconds this call may take; refuses at once when the breaker is open or time is up."""
+        if not self.breaker.allow():
+            self._report(asking, spec, keys, started, "unavailable", None, attempt, sent=False)
+            raise CircuitOpen(self.name)
+        time_left = asking.time_left()
+        if time_left <= 0:
+            self.breaker.release()
+            self._report(asking, spec, keys, started, "deadline", None, attempt, sent=False)
+            raise DeadlineExceeded(self.name)
+        return time_left
+
+    async def _exchange(
+        self, request: httpx.Request, time_left: float
+    ) -> tuple[int, httpx.Response, bytes]:
+        """One HTTP exchange under the system's cap, within its timeout and the time left."""
+        async with asyncio.timeout(min(self.config.timeout, time_left)):
+            async with self._slots:
+                response = await self._client.send(request)
+                body = await response.aread()
+        return response.status_code, response, body
 
     def _judge_cut(self, started: float) -> None:
         """A call cut short by the request's deadline: the owner's fault only if it was slow."""
