@@ -21,6 +21,7 @@ from .errors import (
     OwnerTimeout,
     OwnerUnavailable,
 )
+from .http import OwnerClient
 from .rest import OwnerHealth, RestSource, dig
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "EntityConfig",
     "OutcomeUnknown",
     "OwnerBadResponse",
+    "OwnerClient",
     "OwnerError",
     "OwnerHTTPError",
     "OwnerHealth",

@@ -6,6 +6,7 @@ import httpx
 from httpx_aiohttp import AiohttpTransport
 
 from .config import SystemConfig
+from .http import OwnerClient
 from .rest import RestSource
 
 
@@ -29,11 +30,5 @@ def open_source(
     """A `RestSource` with its own connection pool (`default_transport` unless given)."""
     if transport is None:
         transport = default_transport(config)
-    client = httpx.AsyncClient(
-        base_url=config.base_url,
-        headers={"Accept": "application/json", **config.headers},
-        transport=transport,
-        timeout=config.timeout,
-        follow_redirects=False,
-    )
+    client = OwnerClient(config.base_url, transport, headers=config.headers, timeout=config.timeout)
     return RestSource(config, client)

@@ -44,6 +44,7 @@ from .errors import (
     OwnerTimeout,
     OwnerUnavailable,
 )
+from .http import OwnerClient
 
 # One result per key: a record, a list of records, None (unknown key) or the error.
 Result = Any
@@ -94,7 +95,7 @@ class RestSource:
     def __init__(
         self,
         config: SystemConfig,
-        client: httpx.AsyncClient,
+        client: OwnerClient,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config
@@ -115,7 +116,7 @@ class RestSource:
         # What the call is for travels with the request, so that a transport
         # wrapper (tracing) can name it without knowing the map.
         extensions = {"ownergraph": {"system": self.name, "entity": entity, "keys": keys}}
-        return self._client.build_request(method, path, extensions=extensions, **options)
+        return self._client.request(method, path, extensions=extensions, **options)
 
     async def fetch(
         self,
@@ -187,7 +188,7 @@ class RestSource:
             path,
             spec.name,
             1,
-            json=dict(body),
+            json_body=dict(body),
             headers={"Idempotency-Key": idempotency_key},
         )
         status = "cancelled"
@@ -260,7 +261,9 @@ class RestSource:
             request = self._request("GET", endpoint.path, spec.name, len(keys), params=query)
         else:
             body = {**params, endpoint.body or "ids": list(keys)}
-            request = self._request(endpoint.method, endpoint.path, spec.name, len(keys), json=body)
+            request = self._request(
+                endpoint.method, endpoint.path, spec.name, len(keys), json_body=body
+            )
         try:
             payload = await self._send(request, spec, len(keys), asking, not_found_ok=False)
             results = self._by_key(self._records(payload, spec), spec, keys)
@@ -417,8 +420,7 @@ class RestSource:
         """One HTTP exchange under the system's cap, within its timeout and the time left."""
         async with asyncio.timeout(min(self.config.timeout, time_left)):
             async with self._slots:
-                response = await self._client.send(request)
-                body = await response.aread()
+                response, body = await self._client.send(request)
         return response.status_code, response, body
 
     def _judge_cut(self, started: float) -> None:

@@ -16,6 +16,7 @@ from sources import (
     Endpoint,
     EntityConfig,
     OwnerBadResponse,
+    OwnerClient,
     OwnerHTTPError,
     OwnerTimeout,
     OwnerUnavailable,
@@ -270,7 +271,7 @@ async def test_the_default_transport_is_aiohttp() -> None:
 
     source = open_source(SystemConfig(name="crm", base_url="http://127.0.0.1:9"))
     try:
-        assert isinstance(source._client._transport, AiohttpTransport)
+        assert isinstance(source._client.transport, AiohttpTransport)
     finally:
         await source.aclose()
 
@@ -380,7 +381,7 @@ async def test_the_breaker_lets_a_recovered_owner_back_in() -> None:
     )
     source = RestSource(
         config,
-        httpx.AsyncClient(transport=httpx.MockTransport(owner), base_url="http://crm.test"),
+        OwnerClient("http://crm.test", httpx.MockTransport(owner)),
         clock=lambda: clock[0],
     )
     for _ in range(2):
