@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint format bench schema clean
+.PHONY: install demo test lint format bench schema graphiql chromium clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,8 +19,27 @@ demo: $(STAMP)
 	$(BIN)/ownergraph demo
 
 ## test: the whole suite, unit and end-to-end (starts its own demo owners)
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest -q
+
+# The GraphiQL browser tests drive Debian's Chromium; install it when missing
+# and we may (root, or sudo without a password). Otherwise the tests fail
+# saying so, unless OWNERGRAPH_SKIP_BROWSER=1.
+CHROMIUM := /usr/bin/chromium
+APT      := env DEBIAN_FRONTEND=noninteractive apt-get
+chromium:
+	@if [ "$$OWNERGRAPH_SKIP_BROWSER" = 1 ] || [ -x $(CHROMIUM) ]; then :; \
+	elif [ ! -f /etc/debian_version ]; then \
+	  echo "make: no $(CHROMIUM) and not Debian: install Chromium there, or set OWNERGRAPH_SKIP_BROWSER=1" >&2; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  { $(APT) update -qq && $(APT) install -y -qq --no-install-recommends chromium; } \
+	    || echo "make: could not install chromium with apt-get (see above)" >&2; \
+	elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then \
+	  { sudo $(APT) update -qq && sudo $(APT) install -y -qq --no-install-recommends chromium; } \
+	    || echo "make: could not install chromium with apt-get (see above)" >&2; \
+	else \
+	  echo "make: no $(CHROMIUM): run 'sudo apt-get install chromium', or set OWNERGRAPH_SKIP_BROWSER=1" >&2; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -37,6 +56,10 @@ bench: $(STAMP)
 ## schema: rewrite schema/schema.graphql from the code and ownership.yaml
 schema: $(STAMP)
 	$(BIN)/ownergraph schema > schema/schema.graphql
+
+## graphiql: rebuild ownergraph/static/graphiql/ from web/graphiql (needs Node and npm; the result is committed)
+graphiql:
+	cd web/graphiql && npm ci --no-audit --no-fund && npm run build
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

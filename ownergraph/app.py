@@ -25,7 +25,13 @@ from sources import SystemConfig, default_transport, open_source
 from .audit import AuditLog, audit_extension
 from .auth import ApiKey, Authenticator, JWTConfig, demo_keys, load_keys_file
 from .deadline import DeadlineMiddleware
-from .graphiql import SAMPLE_QUERY, graphiql_html
+from .graphiql import (
+    ASSETS_PATH,
+    SAMPLE_QUERY,
+    GraphiQLBundle,
+    GraphiQLPageHeaders,
+    graphiql_html,
+)
 from .graphql_http import GraphQLEndpoint
 from .limits import limit_extensions
 from .logs import RequestIdMiddleware
@@ -138,9 +144,11 @@ def create_app(
         return Context(gateway, request, None, deadline, viewer)
 
     graphiql = None
+    bundle = None
     if settings.graphiql:
+        bundle = GraphiQLBundle.load()
         demo_header = {"Authorization": "Bearer demo-agent"} if settings.demo_keys else None
-        graphiql = graphiql_html(SAMPLE_QUERY, demo_header)
+        graphiql = graphiql_html(bundle, SAMPLE_QUERY, demo_header)
     endpoint = GraphQLEndpoint(
         graph.schema,
         context,
@@ -192,15 +200,23 @@ def create_app(
                 max_age=600,
             ),
         )
+    routes = [
+        Route("/", home),
+        # With GraphiQL, the endpoint also serves its page, which gets a CSP.
+        Route(
+            "/graphql",
+            GraphiQLPageHeaders(endpoint) if bundle is not None else endpoint,
+            name="graphql",
+        ),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/metrics", metrics_page),
+        Route("/schema.graphql", schema_sdl),
+    ]
+    if bundle is not None:
+        routes.append(Route(f"{ASSETS_PATH}/{{name}}", bundle.serve, methods=["GET"]))
     app = Starlette(
-        routes=[
-            Route("/", home),
-            Route("/graphql", endpoint, name="graphql"),
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-            Route("/metrics", metrics_page),
-            Route("/schema.graphql", schema_sdl),
-        ],
+        routes=routes,
         lifespan=lifespan,
         middleware=middleware,
     )

@@ -87,10 +87,13 @@ def owners(demo_data: Path) -> Iterator[dict[str, str]]:
 
 
 @contextmanager
-def gateway_process(owner_urls: Mapping[str, str]) -> Iterator[str]:
+def gateway_process(
+    owner_urls: Mapping[str, str], settings: Mapping[str, str] | None = None
+) -> Iterator[str]:
     port = free_ports(1)
     env = {f"OWNERGRAPH_{name.upper()}_URL": url for name, url in owner_urls.items()}
     env.update(OWNERGRAPH_DEMO_KEYS="true", OWNERGRAPH_GRAPHIQL="true", OWNERGRAPH_AUDIT_LOG="off")
+    env.update(settings or {})
     url = f"http://127.0.0.1:{port}"
     with running(["serve", "--port", str(port)], [url], env):
         yield url
@@ -100,6 +103,13 @@ def gateway_process(owner_urls: Mapping[str, str]) -> Iterator[str]:
 def gateway(owners: dict[str, str]) -> Iterator[str]:
     """The gateway as a real process, pointed at the demo owners."""
     with gateway_process(owners) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def demo_gateway(owners: dict[str, str]) -> Iterator[str]:
+    """The gateway with introspection on, as `ownergraph demo` runs it: for GraphiQL and clients."""
+    with gateway_process(owners, {"OWNERGRAPH_INTROSPECTION": "true"}) as url:
         yield url
 
 
