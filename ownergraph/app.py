@@ -133,6 +133,7 @@ def create_app(
         },
         phone_region=settings.phone_region,
         calls=metrics,
+        batching=settings.batching,
     )
     metrics.watch(gateway)
     http = httpx.AsyncClient()  # for fetching JWKS from an identity provider

@@ -65,6 +65,9 @@ class Settings:
     tracing: str = "off"
     """`off`, `console` or `otlp` (configured by the standard OTEL_EXPORTER_OTLP_* variables)."""
     max_body_bytes: int = 100_000
+    batching: bool = True
+    """Off only to measure what batching buys (the benchmark's naive baseline): then every
+    field makes its own owner call. Never turn it off in production."""
     limits: Limits = field(default_factory=Limits)
     env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
@@ -155,6 +158,7 @@ _VARIABLES: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "audit_key": ("OWNERGRAPH_AUDIT_KEY", _text),
     "tracing": ("OWNERGRAPH_TRACING", _text),
     "max_body_bytes": ("OWNERGRAPH_MAX_BODY_BYTES", _positive),
+    "batching": ("OWNERGRAPH_BATCHING", _flag),
     "max_tokens": ("OWNERGRAPH_MAX_TOKENS", _positive),
     "max_depth": ("OWNERGRAPH_MAX_DEPTH", _positive),
     "max_aliases": ("OWNERGRAPH_MAX_ALIASES", _positive),

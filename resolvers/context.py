@@ -48,8 +48,11 @@ class Gateway:
         cache: RecordCache | None = None,
         phone_region: str = "IT",
         calls: CallObserver | None = None,
+        batching: bool = True,
     ) -> None:
         self.ownership = ownership
+        self.batching = batching
+        """False only to measure what batching buys: every field then makes its own owner call."""
         self.phone_region = phone_region
         self.calls = calls
         """Hears every owner call of every request (metrics); None for no one."""
@@ -79,8 +82,10 @@ class OwnerLoader(DataLoader[str, Any]):
         context: Context,
         max_age: float,
         stale_if_error: float,
+        batching: bool = True,
     ) -> None:
-        super().__init__()
+        # Without batching, each load is its own call and nothing is shared.
+        super().__init__(batch=batching, cache=batching)
         self.source = source
         self.entity = entity
         self.params = params
@@ -167,6 +172,7 @@ class Context:
                 self,
                 owner.max_age,
                 owner.stale_if_error,
+                batching=self.gateway.batching,
             )
             self._loaders[key] = loader
         return loader

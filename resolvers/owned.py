@@ -126,7 +126,7 @@ def prefetch(context: Context, refs: Sequence[EntityRef], selections: Iterable[S
     other owners are already being asked, so that no owner waits for another
     unless its key comes from it.
     """
-    if not refs:
+    if not refs or not context.gateway.batching:
         return
     type_name = refs[0].type_name
     for selected in _selected(selections):

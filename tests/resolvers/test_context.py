@@ -24,7 +24,9 @@ class Clock:
         return self.now
 
 
-def crm_gateway(cache: RecordCache | None = None) -> tuple[Gateway, list[list[str]]]:
+def crm_gateway(
+    cache: RecordCache | None = None, *, batching: bool = True
+) -> tuple[Gateway, list[list[str]]]:
     batches: list[list[str]] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -43,7 +45,7 @@ def crm_gateway(cache: RecordCache | None = None) -> tuple[Gateway, list[list[st
 
     ownership = GRAPH.ownership
     sources = {"crm": open_source(ownership.systems["crm"], httpx.MockTransport(handler))}
-    return Gateway(ownership, GRAPH.plan_for, sources, cache), batches
+    return Gateway(ownership, GRAPH.plan_for, sources, cache, batching=batching), batches
 
 
 async def test_loads_in_one_tick_become_one_batch_in_key_order() -> None:
@@ -53,6 +55,19 @@ async def test_loads_in_one_tick_become_one_batch_in_key_order() -> None:
     results = await asyncio.gather(*(loader.load(k) for k in ["C2", "C0", "C1", "C2"]))
     assert batches == [["C2", "C0", "C1"]]  # the repeated key is asked once
     assert [r and r["id"] for r in results] == ["C2", None, "C1", "C2"]
+
+
+async def test_without_batching_every_load_is_its_own_call() -> None:
+    # The benchmark's naive baseline: what the gateway would cost without DataLoaders.
+    gateway, batches = crm_gateway(batching=False)
+    context = Context(gateway)
+    plan = GRAPH.plan
+    keys = ["C2", "C1", "C2"]
+    await asyncio.gather(
+        *(context.loader(plan.field("Customer", "displayName")).load(k) for k in keys),
+        *(context.loader(plan.field("Customer", "phones")).load(k) for k in keys),
+    )
+    assert sorted(batches) == sorted([[k] for k in keys] * 2)
 
 
 async def test_fields_of_one_entity_share_one_loader() -> None:
