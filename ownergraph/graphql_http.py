@@ -8,12 +8,12 @@ forbids with its own status codes, and calls `strawberry.Schema.execute`.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
+import orjson
 import strawberry
 from graphql import GraphQLError, OperationDefinitionNode, parse
 from graphql import OperationType as DocumentOperationType
@@ -47,9 +47,12 @@ _GET_OPERATIONS = frozenset({OperationType.QUERY})
 # value 'X'?", "... to use an inline fragment on 'T'?"); names cannot hold '?'.
 _SUGGESTION = re.compile(r" Did you mean [^?]*\?")
 
-# One encoder built once: `json.dumps` with options builds a new one per call.
-# NaN and Infinity are not JSON, so refuse them rather than send them.
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+
+def _encode(payload: Any) -> bytes:
+    """Compact UTF-8 JSON. orjson: encoding the response was a tenth of the work
+    of a small query with the standard library's encoder."""
+    return orjson.dumps(payload)
+
 
 _JSON_TYPES: dict[type, str] = {
     dict: "an object",
@@ -202,7 +205,7 @@ class GraphQLEndpoint:
         # Let a context factory still read the body it cannot stream again.
         request._body = body
         try:
-            params = json.loads(body)
+            params = orjson.loads(body)
         except (ValueError, RecursionError) as error:
             raise _bad_request(f"The request body is not valid JSON: {error}.") from None
         if not isinstance(params, dict):
@@ -228,7 +231,7 @@ class GraphQLEndpoint:
         if result.extensions:
             payload["extensions"] = result.extensions
         status = 200 if executed or media_type == JSON else 400
-        return status, _encode(payload).encode()
+        return status, _encode(payload)
 
 
 _TOKEN_LIMIT = re.compile(r"Document contains more than (\d+) tokens")
@@ -314,7 +317,7 @@ def _read_get(
     for name in ("variables", "extensions"):
         if name in params:
             try:
-                params[name] = json.loads(params[name])
+                params[name] = orjson.loads(params[name])
             except (ValueError, RecursionError) as error:
                 raise _bad_request(f"'{name}' is not valid JSON: {error}.") from None
     checked = _check_params(params)
@@ -413,7 +416,7 @@ def _not_acceptable() -> HTTPClientError:
 
 async def _send_error(send: Send, error: HTTPClientError, media_type: str) -> None:
     body = _encode({"errors": [{"message": str(error), "extensions": {"code": error.code}}]})
-    await _send(send, error.status, body.encode(), _CONTENT_TYPES[media_type], error.headers)
+    await _send(send, error.status, body, _CONTENT_TYPES[media_type], error.headers)
 
 
 async def _send(

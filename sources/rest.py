@@ -15,7 +15,6 @@ budget and the deadline) at most `retries` times.
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -25,6 +24,7 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+import orjson
 
 from .breaker import CircuitBreaker
 from .budget import RetryBudget
@@ -243,7 +243,7 @@ class RestSource:
             # The owner failed while handling it: applied or not, nobody can say.
             raise OutcomeUnknown(self.name, f"it answered HTTP {status}")
         try:
-            return json.loads(body)
+            return orjson.loads(body)
         except ValueError:
             raise OutcomeUnknown(self.name, "its answer was not JSON") from None
 
@@ -446,7 +446,7 @@ class RestSource:
         if status >= 400:
             raise OwnerHTTPError(self.name, status)
         try:
-            return json.loads(body)
+            return orjson.loads(body)
         except ValueError:
             raise OwnerBadResponse(self.name, "the body is not JSON") from None
 
