@@ -188,7 +188,9 @@ def create_app(
 
     middleware = [
         Middleware(RequestIdMiddleware),
-        Middleware(DeadlineMiddleware, default=settings.deadline),
+        Middleware(
+            DeadlineMiddleware, default=settings.deadline, profiles=settings.deadline_profiles
+        ),
     ]
     if settings.cors_origins:
         middleware.insert(

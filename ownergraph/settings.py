@@ -48,6 +48,8 @@ class Settings:
     phone_region: str = "IT"
     deadline: float = 2.0
     """Seconds a request may take; a client may ask for less with `X-Deadline-Ms`."""
+    deadline_profiles: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    """Named deadlines in seconds a client may pick with `X-Deadline-Profile`."""
     graphiql: bool = False
     introspection: bool = False
     allow_get: bool = False
@@ -115,6 +117,21 @@ def _origins(name: str, value: str) -> tuple[str, ...]:
     return tuple(origin.strip() for origin in value.split(",") if origin.strip())
 
 
+def _profiles(name: str, value: str) -> Mapping[str, float]:
+    """`screen=300,report=10000`: profile names and their deadlines in milliseconds."""
+    profiles: dict[str, float] = {}
+    for entry in (part.strip() for part in value.split(",")):
+        if not entry:
+            continue
+        profile, _, milliseconds = entry.partition("=")
+        if not profile.strip() or not milliseconds.strip().isdigit() or int(milliseconds) <= 0:
+            raise SettingsError(
+                name, value, f"name=milliseconds pairs separated by commas, not {entry!r}"
+            )
+        profiles[profile.strip()] = int(milliseconds) / 1000
+    return MappingProxyType(profiles)
+
+
 def _positive(name: str, value: str) -> int:
     try:
         number = int(value)
@@ -143,6 +160,7 @@ _VARIABLES: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "ownership_path": ("OWNERGRAPH_OWNERSHIP", _path),
     "phone_region": ("OWNERGRAPH_PHONE_REGION", _text),
     "deadline": ("OWNERGRAPH_DEADLINE_MS", _seconds_from_ms),
+    "deadline_profiles": ("OWNERGRAPH_DEADLINE_PROFILES", _profiles),
     "graphiql": ("OWNERGRAPH_GRAPHIQL", _flag),
     "introspection": ("OWNERGRAPH_INTROSPECTION", _flag),
     "allow_get": ("OWNERGRAPH_ALLOW_GET", _flag),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -175,6 +176,10 @@ def test_settings_are_read_from_the_environment() -> None:
         Settings.from_env({"OWNERGRAPH_PHONE_REGION": "XX"})
     with pytest.raises(SettingsError, match="expected true or false"):
         Settings.from_env({"OWNERGRAPH_GRAPHIQL": "maybe"})
+    profiles = Settings.from_env({"OWNERGRAPH_DEADLINE_PROFILES": "screen=300, report=10000"})
+    assert dict(profiles.deadline_profiles) == {"screen": 0.3, "report": 10.0}
+    with pytest.raises(SettingsError, match=r"OWNERGRAPH_DEADLINE_PROFILES.*'screen=soon'"):
+        Settings.from_env({"OWNERGRAPH_DEADLINE_PROFILES": "screen=soon"})
 
 
 async def test_a_field_that_allows_it_is_served_stale_and_labelled(demo_data: Path) -> None:
@@ -218,6 +223,39 @@ async def test_a_client_may_lower_the_deadline_but_not_send_nonsense(demo_data: 
     [error] = bad.json()["errors"]
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
     assert "X-Deadline-Ms" in error["message"] and "'soon'" in error["message"]
+
+
+async def test_a_client_picks_a_deadline_profile_by_name(demo_data: Path) -> None:
+    async def slow(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0.4)  # past the screen's 200 ms, well within the default 2 s
+        return httpx.Response(200, json={"tickets": []})
+
+    app = create_app(
+        dataclasses.replace(settings(), deadline_profiles={"screen": 0.2, "report": 10.0}),
+        transports=owner_transports(demo_data, helpdesk=httpx.MockTransport(slow)),
+    )
+    document = {"query": '{ customer(id: "C00001") { displayName tickets { id } } }'}
+    async with client_for(app) as client:
+        screen = await client.post(
+            "/graphql", json=document, headers={"X-Deadline-Profile": "screen"}
+        )
+        # X-Deadline-Ms lowers a profile's deadline, never raises it.
+        lowered = await client.post(
+            "/graphql",
+            json=document,
+            headers={"X-Deadline-Profile": "report", "X-Deadline-Ms": "200"},
+        )
+        unknown = await client.post(
+            "/graphql", json=document, headers={"X-Deadline-Profile": "scren"}
+        )
+    for response in (screen, lowered):
+        body = response.json()
+        assert body["data"]["customer"]["displayName"]
+        assert [e["extensions"]["code"] for e in body["errors"]] == ["DEADLINE_EXCEEDED"]
+    assert unknown.status_code == 400
+    [error] = unknown.json()["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "'scren'" in error["message"] and "report, screen" in error["message"]
 
 
 async def test_a_request_past_its_deadline_answers_with_what_it_has(demo_data: Path) -> None:
