@@ -9,6 +9,7 @@ many customers a query touches, each owner is asked once per wave.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterable, Mapping, Sequence
 from enum import Enum
 from typing import Any
@@ -137,13 +138,31 @@ def prefetch(context: Context, refs: Sequence[EntityRef], selections: Iterable[S
         if not plan.allowed or plan.ownership.entity is None or plan.ownership.key != "id":
             continue
         try:
-            params = params_for(plan, selected.arguments)
+            params = params_for(plan, _literal_numbers(plan, selected.arguments))
         except BadUserInput:
             continue  # the field's own resolver reports it, with its path
         loader = context.loader(plan, params)
         for ref in refs:
             future = loader.load(ref.id)
             future.add_done_callback(_retrieve)
+
+
+def _literal_numbers(plan: FieldPlan, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """`arguments` as a resolver gets them, as far as numbers go.
+
+    strawberry's selected fields give an argument written in the document
+    (`first: 5`) as its source text, "5"; from a variable it is already 5.
+    Read as text, every such field failed `params_for` and was not
+    prefetched: its owner was asked only in the next wave.
+    """
+    converted = dict(arguments)
+    for name, kind in plan.number_args.items():
+        value = converted.get(name)
+        if isinstance(value, str):
+            # Left as it is when it is no number: the resolver reports it, with its path.
+            with contextlib.suppress(ValueError):
+                converted[name] = kind(value)
+    return converted
 
 
 def selected(selections: Iterable[Selection], *path: str) -> list[Selection]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -223,6 +224,62 @@ async def test_a_client_may_lower_the_deadline_but_not_send_nonsense(demo_data: 
     [error] = bad.json()["errors"]
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
     assert "X-Deadline-Ms" in error["message"] and "'soon'" in error["message"]
+
+
+@pytest.mark.parametrize("first", ["5", "$first"])
+async def test_owners_keyed_by_the_id_are_asked_in_the_same_wave(
+    demo_data: Path, first: str
+) -> None:
+    # The caller screen: the CRM, the helpdesk and the contact center together, the ERP
+    # once the CRM gives its code. Held back until the other two have been asked, the
+    # CRM proves they did not wait for it, with `first` written inline or as a variable.
+    owners = owner_transports(demo_data)
+    asked: set[str] = set()
+    both_asked = asyncio.Event()
+
+    def seen(name: str) -> httpx.AsyncBaseTransport:
+        class Seen(httpx.AsyncBaseTransport):
+            async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+                asked.add(name)
+                if {"helpdesk", "contactcenter"} <= asked:
+                    both_asked.set()
+                return await owners[name].handle_async_request(request)
+
+        return Seen()
+
+    class HeldCrm(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(both_asked.wait(), 1.0)
+            return await owners["crm"].handle_async_request(request)
+
+    app = create_app(
+        settings(),
+        transports={
+            **owners,
+            "crm": HeldCrm(),
+            "helpdesk": seen("helpdesk"),
+            "contactcenter": seen("contactcenter"),
+        },
+    )
+    declared = "($first: Int!)" if first.startswith("$") else ""
+    document = (
+        f'query Screen{declared} {{ customer(id: "C00013") {{ displayName '
+        f"credit {{ balance }} tickets(first: {first}) {{ id }} "
+        f"interactions(first: {first}) {{ channel }} }} }}"
+    )
+    variables = {"first": 5} if declared else {}
+    async with client_for(app) as client:
+        response = await client.post("/graphql", json={"query": document, "variables": variables})
+    body = response.json()
+    assert "errors" not in body, body
+    assert both_asked.is_set(), "the helpdesk or the contact center waited for the CRM"
+    assert {name: entry["calls"] for name, entry in body["extensions"]["owners"].items()} == {
+        "crm": 1,
+        "erp": 1,
+        "helpdesk": 1,
+        "contactcenter": 1,
+    }
 
 
 async def test_a_client_picks_a_deadline_profile_by_name(demo_data: Path) -> None:
