@@ -1,7 +1,8 @@
 """`python -m bench`: measure, keep the raw figures, write the report.
 
 The full run writes `bench/RESULTS.md`; `--quick` (one repeat, short loops) is a smoke run
-and writes `bench/out/RESULTS-quick.md`, leaving the committed results alone. Raw figures
+and writes `bench/out/RESULTS-quick.md`, and `--only` (some gateways or scenarios) writes
+`bench/out/RESULTS-partial.md`, leaving the committed results alone. Raw figures
 go to `bench/out/` (git-ignored); `--report-only` rewrites the report from them.
 """
 
@@ -13,6 +14,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from . import report, scenarios
 
@@ -21,10 +23,26 @@ REPO = BENCH_DIR.parent
 OUT_DIR = BENCH_DIR / "out"
 
 
-def _paths(quick: bool) -> tuple[Path, Path]:
+# What `--only` can select: a gateway (its scenarios 1 to 3) or `call` (scenario 4, ours).
+SCOPES = (*scenarios.GATEWAYS, "call")
+
+
+def _paths(quick: bool, partial: bool) -> tuple[Path, Path]:
+    if partial:
+        return OUT_DIR / "results-partial.json", OUT_DIR / "RESULTS-partial.md"
     if quick:
         return OUT_DIR / "results-quick.json", OUT_DIR / "RESULTS-quick.md"
     return OUT_DIR / "results.json", BENCH_DIR / "RESULTS.md"
+
+
+def _scopes(text: str) -> tuple[str, ...]:
+    chosen = tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    unknown = [scope for scope in chosen if scope not in SCOPES]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(
+            f"expected a comma-separated list of {', '.join(SCOPES)}; got {text!r}"
+        )
+    return chosen
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -37,14 +55,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="rewrite the report from the last run's raw figures, measuring nothing",
     )
+    parser.add_argument(
+        "--only",
+        type=_scopes,
+        default=None,
+        metavar="SCOPES",
+        help=f"measure only these (comma-separated: {', '.join(SCOPES)}); the report then "
+        "goes to bench/out/RESULTS-partial.md",
+    )
     args = parser.parse_args(argv)
-    raw_path, report_path = _paths(args.quick)
+    raw_path, report_path = _paths(args.quick, args.only is not None)
 
     if args.report_only:
         results = json.loads(raw_path.read_text())
     else:
         started = time.monotonic()
-        config = scenarios.Config.quick() if args.quick else scenarios.Config()
+        changes: dict[str, Any] = {}
+        if args.only is not None:
+            changes["gateways"] = tuple(g for g in scenarios.GATEWAYS if g in args.only)
+            changes["call_scenario"] = "call" in args.only
+        config = scenarios.Config.quick(**changes) if args.quick else scenarios.Config(**changes)
         OUT_DIR.mkdir(parents=True, exist_ok=True)
         results = scenarios.run(config, REPO, OUT_DIR)
         results["total_s"] = time.monotonic() - started

@@ -4,12 +4,16 @@
 JSON on stdout. Jobs:
 
 - ``round_trips``: `GET /healthz` round trips, back to back and spaced out;
-- ``sequential``: the gateway and the owners timed directly (the floor), at concurrency 1;
-- ``owner_requests``: queries of growing size, with the owners' request counters around them;
+- ``sequential``: the gateway and the owners timed directly (the floor), at concurrency 1,
+  with the owners' request counters around them;
+- ``owner_requests``: queries of growing size, with the owners' request counters around them,
+  and optionally their floor;
 - ``closed_loop``: N workers, each sending its next request as soon as the last one answered;
 - ``call_comes_in``: the caller screen looked up by phone, and its floor, at concurrency 1.
 
-Every GraphQL request carries the demo agent's key and sends its arguments as variables.
+Every GraphQL request carries the demo agent's key and sends its arguments as variables. A
+job takes any gateway (ours, the naive baseline, the peer) with that gateway's documents;
+`idle_pids` names the gateways left idle meanwhile, whose CPU time is read too.
 
 It only measures; summarising and reporting happen in the orchestrating process.
 """
@@ -112,12 +116,27 @@ def _session(limit: int) -> aiohttp.ClientSession:
 
 
 class CpuClock:
-    """CPU seconds of the gateway, the owners, this process and the whole machine."""
+    """CPU seconds of the gateway, the owners, this process and the whole machine.
 
-    def __init__(self, gateway_pid: int, owners_pid: int) -> None:
+    `idle` names the other gateways left running, unloaded, on the gateway's core: their CPU
+    seconds are read too (as `idle:<name>`), to show they stayed idle.
+    """
+
+    def __init__(
+        self, gateway_pid: int, owners_pid: int, idle: Mapping[str, int] | None = None
+    ) -> None:
         self.pids = {"gateway": gateway_pid, "owners": owners_pid}
+        self.pids.update({f"idle:{name}": pid for name, pid in (idle or {}).items()})
+        cores = procs.affinity(gateway_pid)
+        # The gateway's core, when it is pinned to one: what else ran there is read too.
+        self.core = cores[0] if len(cores) == 1 else None
         self.started_at = 0.0
         self.before: dict[str, float | None] = {}
+
+    @classmethod
+    def of(cls, job: Job) -> CpuClock:
+        """The clock for a job's `gateway_pid`, `owners_pid` and `idle_pids`."""
+        return cls(job["gateway_pid"], job["owners_pid"], job.get("idle_pids"))
 
     def _read(self) -> dict[str, float | None]:
         readings: dict[str, float | None] = {
@@ -127,6 +146,7 @@ class CpuClock:
         machine = procs.machine_cpu_seconds()
         readings["machine"] = None if machine is None else machine[0]
         readings["steal"] = None if machine is None else machine[1]
+        readings["gateway_core"] = None if self.core is None else procs.core_cpu_seconds(self.core)
         return readings
 
     def start(self) -> None:
@@ -140,17 +160,27 @@ class CpuClock:
         for name, before in self.before.items():
             now = after[name]
             used[name] = None if before is None or now is None else now - before
-        ours = [used["gateway"], used["owners"], used["loadgen"]]
+        ours = [used[name] for name in (*self.pids, "loadgen")]
         machine = used["machine"]
         used["others"] = (
             None
             if machine is None or any(v is None for v in ours)
             else max(0.0, machine - sum(v or 0.0 for v in ours))
         )
+        # Other processes on the gateway's core: its busy time less the gateways pinned there.
+        on_core = [
+            used[name] for name in self.pids if name == "gateway" or name.startswith("idle:")
+        ]
+        core = used["gateway_core"]
+        used["gateway_core_others"] = (
+            None
+            if core is None or any(v is None for v in on_core)
+            else max(0.0, core - sum(v or 0.0 for v in on_core))
+        )
         return {"elapsed_s": elapsed, "cpu_s": used}
 
 
-# --------------------------------------------------------------------------- sequential
+# --------------------------------------------------------------------------- owner calls
 
 
 async def _timed(call: Callable[[], Awaitable[bytes]]) -> tuple[float, bytes]:
@@ -175,41 +205,71 @@ async def _owner_post(session: aiohttp.ClientSession, url: str, body: Mapping[st
         return raw
 
 
-async def _floor_once(
-    session: aiohttp.ClientSession, owners: Mapping[str, str], customer_id: str, first: int
-) -> dict[str, float]:
+async def _owner_stats(
+    session: aiohttp.ClientSession, owners: Mapping[str, str], method: str
+) -> dict[str, Any]:
+    async def one(url: str) -> Any:
+        async with session.request(method, f"{url}/_stats") as response:
+            response.raise_for_status()
+            return await response.json()
+
+    replies = await asyncio.gather(*(one(url) for url in owners.values()))
+    return dict(zip(owners, replies, strict=True))
+
+
+class OwnerCalls:
+    """Owner requests made directly (the floor): timed, and counted as the owners count them.
+
+    The counts let the gateway's own requests be told apart from the floor's on the owners'
+    counters (`/_stats`), which see both.
+    """
+
+    def __init__(self, session: aiohttp.ClientSession, owners: Mapping[str, str]) -> None:
+        self.session = session
+        self.owners = owners
+        self.counts: Counter[tuple[str, str]] = Counter()
+
+    async def get(self, system: str, route: str, params: Mapping[str, str]) -> tuple[float, bytes]:
+        self.counts[system, f"GET {route}"] += 1
+        url = f"{self.owners[system]}{route}"
+        return await _timed(lambda: _owner_get(self.session, url, params))
+
+    async def post(self, system: str, route: str, body: Mapping[str, Any]) -> tuple[float, bytes]:
+        self.counts[system, f"POST {route}"] += 1
+        url = f"{self.owners[system]}{route}"
+        return await _timed(lambda: _owner_post(self.session, url, body))
+
+    def counted(self) -> dict[str, dict[str, int]]:
+        by_system: dict[str, dict[str, int]] = {}
+        for (system, route), count in sorted(self.counts.items()):
+            by_system.setdefault(system, {})[route] = count
+        return by_system
+
+
+# --------------------------------------------------------------------------- sequential
+
+
+async def _floor_once(calls: OwnerCalls, customer_id: str, first: int) -> dict[str, float]:
     """The owner requests the gateway makes for the caller screen, made directly.
 
     Wave 1 (crm, helpdesk, contactcenter) in parallel; then wave 2 (erp account and
     invoices, keyed by the ERP code read from the CRM's answer) in parallel.
     """
     crm, helpdesk, center = await asyncio.gather(
-        _timed(lambda: _owner_get(session, f"{owners['crm']}/customers", {"ids": customer_id})),
-        _timed(
-            lambda: _owner_get(
-                session,
-                f"{owners['helpdesk']}/tickets",
-                {"limit": str(first), "requester_ids": customer_id},
-            )
-        ),
-        _timed(
-            lambda: _owner_post(
-                session,
-                f"{owners['contactcenter']}/interactions/search",
-                {"limit": first, "customer_ids": [customer_id]},
-            )
+        calls.get("crm", "/customers", {"ids": customer_id}),
+        calls.get("helpdesk", "/tickets", {"limit": str(first), "requester_ids": customer_id}),
+        calls.post(
+            "contactcenter", "/interactions/search", {"limit": first, "customer_ids": [customer_id]}
         ),
     )
     records = json.loads(crm[1])["customers"]
     code = records[0]["erp_code"]
     account, invoices = await asyncio.gather(
-        _timed(lambda: _owner_post(session, f"{owners['erp']}/accounts/batch", {"codes": [code]})),
-        _timed(
-            lambda: _owner_get(
-                session,
-                f"{owners['erp']}/invoices",
-                {"limit": str(first), "status": "unpaid", "customer_codes": code},
-            )
+        calls.post("erp", "/accounts/batch", {"codes": [code]}),
+        calls.get(
+            "erp",
+            "/invoices",
+            {"limit": str(first), "status": "unpaid", "customer_codes": code},
         ),
     )
     wave1 = max(crm[0], helpdesk[0], center[0])
@@ -226,6 +286,19 @@ async def _floor_once(
     }
 
 
+def _gateway_requests(
+    stats: Mapping[str, Any], floor: Mapping[str, Mapping[str, int]]
+) -> dict[str, dict[str, int]]:
+    """Per system and route, the requests the owners counted less those the floor made."""
+    return {
+        system: {
+            route: count - floor.get(system, {}).get(route, 0)
+            for route, count in entry["routes"].items()
+        }
+        for system, entry in stats.items()
+    }
+
+
 async def sequential(job: Job) -> dict[str, Any]:
     """Gateway request and floor iteration, alternating, one at a time."""
     url = f"{job['gateway']}/graphql"
@@ -236,17 +309,20 @@ async def sequential(job: Job) -> dict[str, Any]:
     owner_wait: dict[str, list[float]] = {}
     errors: Counter[str] = Counter()
     samples: list[str] = []
-    clock = CpuClock(job["gateway_pid"], job["owners_pid"])
+    clock = CpuClock.of(job)
     async with _session(8) as session:
+        calls = OwnerCalls(session, owners)
         for index in range(job["warmup"] + job["requests"]):
             measured = index >= job["warmup"]
             if index == job["warmup"]:
+                await _owner_stats(session, owners, "DELETE")
+                calls.counts.clear()
                 clock.start()
             started = time.perf_counter()
             outcome = await post_graphql(session, url, payload)
             elapsed = time.perf_counter() - started
             classify(outcome)
-            figures = await _floor_once(session, owners, job["customer_id"], job["first"])
+            figures = await _floor_once(calls, job["customer_id"], job["first"])
             if not measured:
                 continue
             gateway_ms.append(_ms(elapsed))
@@ -257,15 +333,18 @@ async def sequential(job: Job) -> dict[str, Any]:
                 if len(samples) < MAX_ERROR_SAMPLES:
                     samples.append(outcome.message)
                 continue
-            reported = outcome.body.get("extensions", {}).get("owners", {})
+            reported = (outcome.body.get("extensions") or {}).get("owners", {})
             for system, entry in reported.items():
                 owner_wait.setdefault(system, []).append(float(entry.get("ms", "nan")))
         cpu = clock.stop()
+        stats = await _owner_stats(session, owners, "GET")
     return {
         "cpu": cpu,
         "gateway_ms": gateway_ms,
         "floor_ms": floor,
         "owner_wait_ms": owner_wait,
+        # Counted from the end of the warm-up, like the floor's requests.
+        "gateway_requests": _gateway_requests(stats, calls.counted()),
         "errors": dict(errors),
         "error_samples": samples,
     }
@@ -314,38 +393,61 @@ async def round_trips(job: Job) -> dict[str, Any]:
 # --------------------------------------------------------------------------- owner requests
 
 
-async def _owner_stats(
-    session: aiohttp.ClientSession, owners: Mapping[str, str], method: str
-) -> dict[str, Any]:
-    async def one(url: str) -> Any:
-        async with session.request(method, f"{url}/_stats") as response:
-            response.raise_for_status()
-            return await response.json()
+async def _many_floor_once(calls: OwnerCalls, ids: Sequence[str], limit: int) -> dict[str, float]:
+    """The owner requests the gateway makes for `customers(ids:)`, made directly.
 
-    replies = await asyncio.gather(*(one(url) for url in owners.values()))
-    return dict(zip(owners, replies, strict=True))
+    Wave 1 (crm records, helpdesk tickets, contactcenter interactions, all keys in one
+    request each) in parallel; then wave 2 (erp accounts and invoices, by the ERP codes
+    the CRM's records give) in parallel.
+    """
+    joined = ",".join(ids)
+    crm, tickets, interactions = await asyncio.gather(
+        calls.get("crm", "/customers", {"ids": joined}),
+        calls.get("helpdesk", "/tickets", {"limit": str(limit), "requester_ids": joined}),
+        calls.post(
+            "contactcenter", "/interactions/search", {"limit": limit, "customer_ids": list(ids)}
+        ),
+    )
+    codes = [r["erp_code"] for r in json.loads(crm[1])["customers"] if r.get("erp_code")]
+    wave2 = 0.0
+    if codes:
+        account, invoices = await asyncio.gather(
+            calls.post("erp", "/accounts/batch", {"codes": codes}),
+            calls.get("erp", "/invoices", {"limit": str(limit), "customer_codes": ",".join(codes)}),
+        )
+        wave2 = max(account[0], invoices[0])
+    wave1 = max(crm[0], tickets[0], interactions[0])
+    return {"floor": _ms(wave1 + wave2), "wave1": _ms(wave1), "wave2": _ms(wave2)}
 
 
 async def owner_requests(job: Job) -> dict[str, Any]:
-    """For each size, latency of `queries` queries and the owners' counters around them."""
+    """For each list of ids, the latency of its queries and the owners' counters around them.
+
+    Each size gets `queries` queries, or fewer when they take more than `max_s` seconds
+    in all (never fewer than `min_queries`): the naive baseline's largest size is slow.
+    With `floor_queries`, that many floor iterations follow (the same owner requests made
+    directly, after the owners' counters were read).
+    """
     url = f"{job['gateway']}/graphql"
     owners: Mapping[str, str] = job["owners"]
-    rng = random.Random(job["seed"])
     results: list[dict[str, Any]] = []
     async with _session(8) as session:
-        for size in job["sizes"]:
-            ids = [f"C{n:05d}" for n in rng.sample(range(1, job["customers"] + 1), size)]
+        calls = OwnerCalls(session, owners)
+        for ids in job["ids_by_size"]:
             payload = graphql_payload(job["query"], {"ids": ids})
             for _ in range(job["warmup"]):
                 classify(await post_graphql(session, url, payload))
             await _owner_stats(session, owners, "DELETE")
-            clock = CpuClock(job["gateway_pid"], job["owners_pid"])
+            clock = CpuClock.of(job)
             clock.start()
             latencies: list[float] = []
             errors: Counter[str] = Counter()
             samples: list[str] = []
             returned: list[int] = []
-            for _ in range(job["queries"]):
+            began = time.perf_counter()
+            while len(latencies) < job["queries"] and (
+                len(latencies) < job["min_queries"] or time.perf_counter() - began < job["max_s"]
+            ):
                 started = time.perf_counter()
                 outcome = await post_graphql(session, url, payload)
                 latencies.append(_ms(time.perf_counter() - started))
@@ -359,12 +461,18 @@ async def owner_requests(job: Job) -> dict[str, Any]:
                 returned.append(sum(1 for item in found if item is not None))
             cpu = clock.stop()
             stats = await _owner_stats(session, owners, "GET")
+            floor: dict[str, list[float]] = {}
+            for _ in range(job.get("floor_queries", 0)):
+                figures = await _many_floor_once(calls, ids, job["limit"])
+                for name, value in figures.items():
+                    floor.setdefault(name, []).append(value)
             results.append(
                 {
                     "cpu": cpu,
-                    "size": size,
-                    "queries": job["queries"],
+                    "size": len(ids),
+                    "queries": len(latencies),
                     "latency_ms": latencies,
+                    "floor_ms": floor,
                     "owner_stats": stats,
                     "customers_returned": returned,
                     "errors": dict(errors),
@@ -395,7 +503,6 @@ async def closed_loop(job: Job) -> dict[str, Any]:
     concurrency: int = job["concurrency"]
     customers: int = job["customers"]
     gateway_pid: int = job["gateway_pid"]
-    owners_pid: int = job["owners_pid"]
     window = _Window()
     # (started, ended, kind, codes, message, customer found)
     records: list[tuple[float, float, str, list[str], str, bool]] = []
@@ -423,7 +530,7 @@ async def closed_loop(job: Job) -> dict[str, Any]:
         ]
         await asyncio.sleep(job["warmup_s"])
         rss_reset = procs.reset_peak_rss(gateway_pid)
-        clock = CpuClock(gateway_pid, owners_pid)
+        clock = CpuClock.of(job)
         clock.start()
         window.start = time.perf_counter()
         await asyncio.sleep(job["duration_s"])
@@ -458,35 +565,6 @@ async def closed_loop(job: Job) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- the call comes in
-
-
-class OwnerCalls:
-    """Owner requests made directly (the floor): timed, and counted as the owners count them.
-
-    The counts let the gateway's own requests be told apart from the floor's on the owners'
-    counters (`/_stats`), which see both.
-    """
-
-    def __init__(self, session: aiohttp.ClientSession, owners: Mapping[str, str]) -> None:
-        self.session = session
-        self.owners = owners
-        self.counts: Counter[tuple[str, str]] = Counter()
-
-    async def get(self, system: str, route: str, params: Mapping[str, str]) -> tuple[float, bytes]:
-        self.counts[system, f"GET {route}"] += 1
-        url = f"{self.owners[system]}{route}"
-        return await _timed(lambda: _owner_get(self.session, url, params))
-
-    async def post(self, system: str, route: str, body: Mapping[str, Any]) -> tuple[float, bytes]:
-        self.counts[system, f"POST {route}"] += 1
-        url = f"{self.owners[system]}{route}"
-        return await _timed(lambda: _owner_post(self.session, url, body))
-
-    def counted(self) -> dict[str, dict[str, int]]:
-        by_system: dict[str, dict[str, int]] = {}
-        for (system, route), count in sorted(self.counts.items()):
-            by_system.setdefault(system, {})[route] = count
-        return by_system
 
 
 async def _call_floor_once(
@@ -600,7 +678,7 @@ async def call_comes_in(job: Job) -> dict[str, Any]:
     errors: Counter[str] = Counter()
     warmup_errors: Counter[str] = Counter()
     samples: list[str] = []
-    clock = CpuClock(job["gateway_pid"], job["owners_pid"])
+    clock = CpuClock.of(job)
     async with _session(8) as session:
         calls = OwnerCalls(session, owners)
         await _check_callers(calls, callers)

@@ -26,6 +26,9 @@ DEMO_KEY = "demo-agent"
 # The gateway's environment besides the owners' URLs: no audit line per request on stdout
 # (production sends it to a file, which is not what is measured here).
 GATEWAY_ENV = {"OWNERGRAPH_AUDIT_LOG": "off"}
+# The naive baseline: the same gateway and schema with batching off, so that every field
+# makes its own owner call (no DataLoader batches, no prefetch, no per-request memo).
+NAIVE_ENV = {"OWNERGRAPH_BATCHING": "false"}
 STARTUP_SECONDS = 120.0
 STOP_SECONDS = 15.0
 _CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -189,12 +192,23 @@ def start_owners(
 
 
 def start_gateway(
-    *, repo: Path, pinning: Pinning, owner_urls: Mapping[str, str], log_path: Path
+    *,
+    repo: Path,
+    pinning: Pinning,
+    owner_urls: Mapping[str, str],
+    log_path: Path,
+    env: Mapping[str, str] | None = None,
+    name: str = "gateway",
 ) -> Service:
-    """The gateway (`ownergraph serve --demo-keys`) pointed at the owners by environment."""
+    """The gateway (`ownergraph serve --demo-keys`) pointed at the owners by environment.
+
+    `env` adds to (or overrides) its environment, e.g. `NAIVE_ENV` for the naive baseline;
+    `name` is how errors and the report call it.
+    """
     port = free_port_block(1)
-    env = {f"OWNERGRAPH_{name.upper()}_URL": url for name, url in owner_urls.items()}
-    env.update(GATEWAY_ENV)
+    environment = {f"OWNERGRAPH_{system.upper()}_URL": url for system, url in owner_urls.items()}
+    environment.update(GATEWAY_ENV)
+    environment.update(env or {})
     args = [
         *pinning.prefix("gateway"),
         sys.executable,
@@ -205,8 +219,8 @@ def start_gateway(
         str(port),
         "--demo-keys",
     ]
-    process, log = _spawn("gateway", args, cwd=repo, log_path=log_path, env=env)
-    service = Service("gateway", process, {"gateway": f"http://127.0.0.1:{port}"}, log)
+    process, log = _spawn(name, args, cwd=repo, log_path=log_path, env=environment)
+    service = Service(name, process, {"gateway": f"http://127.0.0.1:{port}"}, log)
     try:
         _wait_healthy(service)
         service.affinity = affinity(service.pid)
@@ -272,6 +286,24 @@ def machine_cpu_seconds() -> tuple[float, float] | None:
     ticks = [int(value) for value in first[1:9]]
     busy = ticks[0] + ticks[1] + ticks[2] + ticks[5] + ticks[6]
     return busy / _CLK_TCK, ticks[7] / _CLK_TCK
+
+
+def core_cpu_seconds(core: int) -> float | None:
+    """CPU time one core has spent running processes so far (user + nice + system, seconds).
+
+    Interrupt time is left out: it is charged to no process, so that the busy time of the
+    gateway's core less the processes on it is what other processes took from it.
+    """
+    prefix = f"cpu{core} "
+    try:
+        lines = Path("/proc/stat").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        if line.startswith(prefix):
+            ticks = [int(value) for value in line.split()[1:4]]
+            return sum(ticks) / _CLK_TCK
+    return None
 
 
 def _status_kib(pid: int, key: str) -> int | None:

@@ -7,56 +7,20 @@ shown as min / median / max over the repeated runs.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from . import headline
 from .procs import SYSTEMS
 from .stats import Spread
-
-Row = Sequence[str]
-
-
-def _table(header: Row, rows: Iterable[Row]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def _spread(runs: Sequence[Any], get: Callable[[Any], float | None], digits: int = 1) -> str:
-    values = [math.nan if (v := get(run)) is None else float(v) for run in runs]
-    return Spread.of(values).format(digits)
-
-
-def _at(run: Any, path: Sequence[str]) -> float | None:
-    value = run
-    for step in path:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(step)
-    return None if value is None else float(value)
-
-
-def _spread_at(runs: Sequence[Any], *path: str, digits: int = 1) -> str:
-    """The spread of the figure found at `path` in each run."""
-    return _spread(runs, lambda run: _at(run, path), digits)
-
-
-def _median(runs: Sequence[Any], get: Callable[[Any], float | None]) -> float:
-    values = [math.nan if (v := get(run)) is None else float(v) for run in runs]
-    return Spread.of(values).median
-
-
-def _counts(items: Iterable[dict[str, int]]) -> dict[str, int]:
-    total: dict[str, int] = {}
-    for item in items:
-        for key, value in item.items():
-            total[key] = total.get(key, 0) + value
-    return total
+from .tables import Row, at, counts, error_text, median, spread, spread_at, table
 
 
 def render(results: dict[str, Any], total_s: float) -> str:
     parts = [
         _header(results, total_s),
+        headline.targets_table(results),
+        headline.versus_peer(results),
+        headline.batching(results),
         _machine(results),
         _method(results),
         _round_trips(results),
@@ -73,13 +37,30 @@ def _header(results: dict[str, Any], total_s: float) -> str:
     config = results["config"]
     repeats = config["repeats"]
     mode = "quick smoke run" if config["mode"] == "quick" else "full run"
+    status = (results.get("peer") or {}).get("status") or {}
+    install = (
+        f", of which {status.get('install_s', 0):.0f} s installing the peer (`npm ci`)"
+        if status.get("installed_during_run")
+        else ""
+    )
+    gateways = ", ".join(
+        label
+        for gateway, label in headline.LABELS.items()
+        if any(headline.figures(results, gateway).get(key) for key in _SCENARIOS)
+    )
+    measured, reason = headline.peer_status(results)
+    peer = "" if measured else f" **Peer not measured: {reason}.**"
     return (
         "# Benchmark results\n\n"
         f"Written by `python -m bench` ({mode}, {repeats} repeat(s) of every scenario; the "
-        f"whole run took {total_s:.0f} s). Every figure is **min / median / max over the "
-        f"{repeats} run(s)**; latencies in milliseconds, percentiles of each run interpolated "
-        "linearly between the closest ranks."
+        f"whole run took {total_s:.0f} s{install}). Gateways measured: {gateways}.{peer} "
+        f"Every figure is **min / median / max over the {repeats} run(s)**; latencies in "
+        "milliseconds, percentiles of each run interpolated linearly between the closest "
+        "ranks."
     )
+
+
+_SCENARIOS = ("caller_screen", "owner_requests", "closed_loop", "call_comes_in")
 
 
 def _machine(results: dict[str, Any]) -> str:
@@ -87,9 +68,11 @@ def _machine(results: dict[str, Any]) -> str:
     pinning = results["pinning"]
     packages = ", ".join(f"{name} {version}" for name, version in m["packages"].items())
     affinity = "; ".join(
-        f"{phase}: gateway on cores {a.get('gateway')}, owners on cores {a.get('owners')}"
+        f"{phase}: " + ", ".join(f"{name} on cores {cores}" for name, cores in a.items())
         for phase, a in pinning.get("affinity", {}).items()
     )
+    versions = ((results.get("peer") or {}).get("status") or {}).get("versions") or {}
+    peer = ", ".join(f"{name} {version}" for name, version in versions.items())
     rows = [
         ("Date", m["date"]),
         ("CPU", m["cpu_model"]),
@@ -97,43 +80,60 @@ def _machine(results: dict[str, Any]) -> str:
         ("OS", m["os"]),
         ("Python", m["python"]),
         ("Packages", packages),
+        ("Peer", peer or "n/a"),
         ("Code measured", f"commit {m['revision']}"),
         (
             "Pinning",
             pinning["note"] + (f" (as the kernel reported: {affinity})" if affinity else ""),
         ),
     ]
-    return "## Machine\n\n" + _table(("", ""), rows)
+    return "## Machine\n\n" + table(("", ""), rows)
 
 
 def _method(results: dict[str, Any]) -> str:
     c = results["config"]
     lines = [
         "Real processes talking HTTP/1.1 on loopback, nothing else: the four demo owners "
-        "(`ownergraph owners`, one process), the gateway (`ownergraph serve --demo-keys`, "
-        "uvicorn as shipped, including its access log) and the load generator (an asyncio "
-        "client on aiohttp, its own process, keep-alive connections, 30 s timeout per "
-        "request).",
+        "(`ownergraph owners`, one process), the gateways and the load generator (an "
+        "asyncio client on aiohttp, its own process, keep-alive connections, 30 s timeout "
+        "per request).",
+        "Three gateways, each one process pinned to the same core: **ours** (`ownergraph "
+        "serve --demo-keys`, uvicorn as shipped, no access log); the **naive baseline**, the "
+        "same with `OWNERGRAPH_BATCHING=false` (every field its own owner call); the "
+        "**peer**, Hive Gateway over a supergraph composed from the same owners (bench/peer/, "
+        "`NODE_ENV=production`, `--fork 1`).",
+        "At each owner latency one owners process serves every gateway measured there, and "
+        "all of them run side by side, but **only one is under load at a time**: each job "
+        "loads one gateway while the others sit idle (their CPU time over each measurement "
+        "is read too, and reported with the closed loop). Each repeat measures the gateways "
+        "one after the other, starting with a different one each repeat, so that a repeat's "
+        "figures are a pair measured minutes apart at most. Every gateway first serves a "
+        f"{c.get('start_warmup_s', 0):g} s closed loop (concurrency "
+        f"{c.get('start_warmup_concurrency', 0)}) that is not measured, so none (Node's JIT "
+        "least of all) is measured cold.",
         "Every GraphQL request is authenticated as a real client's would be: "
-        "`Authorization: Bearer demo-agent` (the agent role, allowed every field asked for).",
-        "The gateway runs with `OWNERGRAPH_AUDIT_LOG=off`: by default it writes one audit "
+        "`Authorization: Bearer demo-agent` (the agent role, allowed every field asked for). "
+        "The peer ignores the header.",
+        "Our gateway runs with `OWNERGRAPH_AUDIT_LOG=off`: by default it writes one audit "
         "line per request to stdout, which production would ship to a file instead; writing "
-        "that line is not part of these figures.",
+        "that line is not part of these figures. The peer logs at `warn`: nothing per request.",
         "Queries are fixed documents with their arguments as variables (`$id`, `$ids`, "
-        "`$phone`), as real clients send them. The gateway caches parsed and validated "
+        "`$phone`), as real clients send them; the peer's ask the same fields under the "
+        "owners' names (bench/peer/*.graphql). Our gateway caches parsed and validated "
         "documents, so after the first request each one skips parsing and validation: the "
         "realistic path, not the cost of a new document every time.",
         "Owner latency is the owners' `--latency-ms`: an asynchronous sleep before every "
         "business reply, so concurrent calls overlap as with a remote system.",
-        f"Scenarios 1 and 2 and the {c['owner_latency_ms']} ms half of scenario 3 share one "
-        "owners process and one gateway process; the other half of scenario 3 gets fresh "
-        "ones, and so does scenario 4 (owners at "
-        f"{c.get('call_latency_ms', 50)} ms). Each repeat runs every scenario once, so the "
-        "repeats of scenarios 0 to 3 are spread over the run; scenario 4's, on their own "
-        "processes, run one after the other.",
+        f"Processes: owners at {c['owner_latency_ms']} ms with every gateway for scenarios 1 "
+        f"and 2 and that half of scenario 3; owners at the other latencies of scenario 3 "
+        "with ours and the peer; scenario 4 (owners at "
+        f"{c.get('call_latency_ms', 50)} ms) with ours alone, its repeats one after the other.",
         f"Sizes: caller screen {c['caller_requests']} requests after {c['caller_warmup']} "
         f"warm-up; owner requests {c['size_queries']} queries per size after "
-        f"{c['size_warmup']} warm-up; closed loop {c['loop_duration_s']:.0f} s windows after "
+        f"{c['size_warmup']} warm-up (fewer, at least {c.get('size_min_queries', 1)}, when "
+        f"they take over {c.get('size_max_s', 0):g} s) and "
+        f"{c.get('size_floor_queries', 0)} floor iterations; closed loop "
+        f"{c['loop_duration_s']:.0f} s windows after "
         f"{c['loop_warmup_s']:.1f} s warm-up at the same concurrency"
         + (
             f"; the call comes in {c['call_requests']} requests after {c['call_warmup']} warm-up."
@@ -148,16 +148,23 @@ def _method(results: dict[str, Any]) -> str:
     if timings:
         lines.append(
             "Wall-clock time per part of the run (all repeats): "
-            + ", ".join(
-                f"{_PHASES.get(phase, phase)} {seconds:.0f} s" for phase, seconds in timings.items()
-            )
+            + ", ".join(f"{_phase(phase)} {seconds:.0f} s" for phase, seconds in timings.items())
             + "."
         )
     return "## How it was measured\n\n" + "\n".join(f"- {line}" for line in lines)
 
 
+def _phase(key: str) -> str:
+    phase, _, gateway = key.partition(":")
+    name = _PHASES.get(phase, phase)
+    return f"{name} ({gateway})" if gateway else name
+
+
 _PHASES = {
-    "processes": "starting and stopping processes",
+    "peer install check": "checking (or installing) the peer's packages",
+    "start-up warm-up": "warming up freshly started gateways",
+    "same data": "comparing answers",
+    "processes": "starting and stopping processes (and composing the peer's supergraph)",
     "round_trips": "round trips",
     "caller_screen": "caller screen",
     "owner_requests": "owner requests",
@@ -176,10 +183,10 @@ def _round_trips(results: dict[str, Any]) -> str:
         rows.append(
             (
                 name,
-                _spread_at(runs, name, "back_to_back", "p50"),
-                _spread_at(runs, name, "back_to_back", "max"),
-                _spread_at(runs, name, "spaced", "p50"),
-                _spread_at(runs, name, "spaced", "max"),
+                spread_at(runs, name, "back_to_back", "p50"),
+                spread_at(runs, name, "back_to_back", "max"),
+                spread_at(runs, name, "spaced", "p50"),
+                spread_at(runs, name, "spaced", "max"),
             )
         )
     return (
@@ -189,7 +196,7 @@ def _round_trips(results: dict[str, Any]) -> str:
         f"(each sent as soon as the previous answer is read), then {c['rtt_spaced_count']} "
         f"requests {1000 * c['rtt_gap_s']:.0f} ms apart. On loopback both should be about "
         "a millisecond.\n\n"
-        + _table(
+        + table(
             (
                 "target",
                 "back to back p50",
@@ -214,8 +221,8 @@ def _caller_screen(results: dict[str, Any]) -> str:
         ("  wave 1 max (crm, helpdesk, contactcenter)", ("floor", "wave1")),
         ("  wave 2 max (erp account, erp invoices)", ("floor", "wave2")),
     ):
-        rows.append((label, *(_spread_at(runs, *path, q) for q in ("p50", "p95", "p99"))))
-    rows.append(("**overhead** = gateway p50 - floor p50", _spread(runs, _overhead), "", ""))
+        rows.append((label, *(spread_at(runs, *path, q) for q in ("p50", "p95", "p99"))))
+    rows.append(("**overhead** = gateway p50 - floor p50", spread(runs, _overhead), "", ""))
     owners = [
         ("crm", "crm"),
         ("helpdesk", "helpdesk"),
@@ -223,22 +230,24 @@ def _caller_screen(results: dict[str, Any]) -> str:
         ("erp account", "erp_account"),
         ("erp invoices", "erp_invoices"),
     ]
-    direct = _table(
+    direct = table(
         ("owner call", "direct p50"),
-        ((label, _spread_at(runs, "floor", key, "p50")) for label, key in owners),
+        ((label, spread_at(runs, "floor", key, "p50")) for label, key in owners),
     )
-    waits = _table(
+    waits = table(
         ("system", "p50 of `extensions.owners.<system>.ms`"),
-        ((name, _spread_at(runs, "owner_wait_p50_ms", name)) for name in SYSTEMS),
+        ((name, spread_at(runs, "owner_wait_p50_ms", name)) for name in SYSTEMS),
     )
-    errors = _counts(r["errors"] for r in runs)
+    errors = counts(r["errors"] for r in runs)
     n = runs[0]["gateway"]["n"]
     cpu_line = (
         "Gateway CPU per request (utime + stime over the measured part): "
-        f"{_spread_at(runs, 'gateway_cpu_per_request_ms', digits=2)} ms. CPU used by "
+        f"{spread_at(runs, 'gateway_cpu_per_request_ms', digits=2)} ms. CPU used by "
         "processes outside the benchmark meanwhile: "
-        f"{_spread(runs, lambda r: _cpu_share(r['cpu'], 'others'), 0)} % of one core "
-        f"(steal {_spread(runs, lambda r: _cpu_share(r['cpu'], 'steal'), 0)} %)."
+        f"{spread(runs, lambda r: _cpu_share(r['cpu'], 'others'), 0)} % of one core, of "
+        "which on the gateway's core "
+        f"{spread(runs, lambda r: _cpu_share(r['cpu'], 'gateway_core_others'), 0)} % "
+        f"(steal {spread(runs, lambda r: _cpu_share(r['cpu'], 'steal'), 0)} %)."
     )
     return (
         f"## 1. Caller screen, concurrency 1, owners at {latency} ms\n\n"
@@ -252,13 +261,65 @@ def _caller_screen(results: dict[str, Any]) -> str:
         "and adds the slowest of each wave. The gateway starts the ERP as soon as the CRM "
         "answers rather than after the whole of wave 1, so this floor is an upper bound on "
         "the owners' share and the overhead a lower bound.\n\n"
-        + _table(("", "p50", "p95", "p99"), rows)
+        + table(("", "p50", "p95", "p99"), rows)
         + "\n\nEach owner call timed directly (p50), and the wait the gateway itself reports "
         "for each system (its `extensions.owners`, p50 per run; erp covers both calls):\n\n"
         + direct
         + "\n\n"
         + waits
-        + f"\n\n{cpu_line}\n\nErrors: {_error_text(errors)}."
+        + f"\n\n{cpu_line}\n\nErrors: {error_text(errors)}."
+        + _screens_side_by_side(results)
+    )
+
+
+def _breakdown(per_system: dict[str, float]) -> str:
+    """`crm 1, erp 2, ...`: requests per query per system (first run)."""
+    return ", ".join(f"{name} {per_system.get(name, 0):g}" for name in SYSTEMS)
+
+
+def _screens_side_by_side(results: dict[str, Any]) -> str:
+    rows: list[Row] = []
+    for gateway in headline.LABELS:
+        runs = headline.figures(results, gateway).get("caller_screen") or []
+        if not runs:
+            continue
+        errors = counts(r["errors"] for r in runs)
+        per_system = runs[0].get("requests_per_query")
+        rows.append(
+            (
+                headline.LABELS[gateway],
+                *(spread_at(runs, "gateway", q) for q in ("p50", "p95", "p99")),
+                spread_at(runs, "floor", "floor", "p50"),
+                spread(runs, _overhead),
+                spread(runs, headline.total_requests, 2)
+                + (f" ({_breakdown(per_system)})" if per_system else ""),
+                spread_at(runs, "gateway_cpu_per_request_ms", digits=2),
+                error_text(errors),
+            )
+        )
+    if not rows:
+        return ""
+    plan = headline.PLAN_REQUESTS
+    return (
+        "\n\nEvery gateway measured, each on its own runs of the same job (its requests "
+        "alternating with floor iterations). Owner requests per query are the owners' own "
+        "counts (`/_stats`, from the end of the warm-up) less the floor's requests, which the "
+        f"load generator counts as it makes them; the plan's minimum is {plan} (crm 1, erp 2, "
+        "helpdesk 1, contactcenter 1; the first run's split in brackets).\n\n"
+        + table(
+            (
+                "gateway",
+                "p50",
+                "p95",
+                "p99",
+                "floor p50",
+                "p50 - floor p50",
+                "owner requests/query",
+                "gateway CPU ms/request",
+                "errors",
+            ),
+            rows,
+        )
     )
 
 
@@ -269,12 +330,6 @@ def _cpu_share(cpu: dict[str, Any], name: str) -> float | None:
 
 def _overhead(run: dict[str, Any]) -> float:
     return float(run["overhead_p50_ms"])
-
-
-def _error_text(errors: dict[str, int]) -> str:
-    if not errors:
-        return "none"
-    return ", ".join(f"{count} {kind}" for kind, count in sorted(errors.items()))
 
 
 def _owner_requests(results: dict[str, Any]) -> str:
@@ -289,12 +344,14 @@ def _owner_requests(results: dict[str, Any]) -> str:
         rows.append(
             (
                 str(size),
-                _spread(runs, lambda r: r["latency"]["p50"]),
-                _spread(runs, lambda r: r["latency"]["p95"]),
-                *(_spread_at(runs, "requests_per_query", name, digits=2) for name in SYSTEMS),
-                _spread(runs, lambda r: sum(r["requests_per_query"].values()), 2),
-                _spread(runs, lambda r: sum(r["keys_per_query"].values()), 1),
-                _spread_at(runs, "gateway_cpu_per_request_ms", digits=2),
+                spread(runs, lambda r: r["latency"]["p50"]),
+                spread(runs, lambda r: r["latency"]["p95"]),
+                spread_at(runs, "floor", "floor", "p50"),
+                spread(runs, _over_floor),
+                *(spread_at(runs, "requests_per_query", name, digits=2) for name in SYSTEMS),
+                spread(runs, headline.total_requests, 2),
+                spread(runs, lambda r: sum(r["keys_per_query"].values()), 1),
+                spread_at(runs, "gateway_cpu_per_request_ms", digits=2),
             )
         )
     totals = {
@@ -308,10 +365,10 @@ def _owner_requests(results: dict[str, Any]) -> str:
             "run — one request per owner entity and wave, however many customers."
         )
     else:
-        spread = ", ".join(
+        listed = ", ".join(
             f"N={size}: {Spread.of(values).format(2)}" for size, values in totals.items()
         )
-        verdict = f"**Owner requests per query change with N** ({spread})."
+        verdict = f"**Owner requests per query change with N** ({listed})."
     route_lines = []
     for index, size in enumerate(sizes):
         routes = repeats[0][index]["routes_per_query"]
@@ -322,21 +379,29 @@ def _owner_requests(results: dict[str, Any]) -> str:
         )
         route_lines.append(f"- N={size}: {listed}")
     route_text = "\n".join(route_lines)
-    errors = _counts(row["errors"] for repeat in repeats for row in repeat)
+    errors = counts(row["errors"] for repeat in repeats for row in repeat)
     queries = repeats[0][0]["latency"]["n"]
     return (
         f"## 2. Owner requests per query against N (no N+1), owners at {latency} ms\n\n"
         "Whether asking for more customers costs more owner requests (the N+1 problem) or "
-        "only bigger batches: owner requests are counted by the owners themselves "
-        "(`/_stats`, reset before and read after the measured queries).\n\n"
+        "only bigger batches, and whether latency stays near the floor as N grows: owner "
+        "requests are counted by the owners themselves (`/_stats`, reset before and read "
+        "after the measured queries).\n\n"
         f"Query: `customers(ids: [N ids]) {{ displayName credit {{ balance }} "
         f"invoices {{ number }} tickets {{ id }} interactions {{ channel }} }}`, N random "
-        f"distinct ids (sent as `$ids`), {queries} sequential queries per N and run.\n\n"
-        + _table(
+        f"distinct ids (sent as `$ids`, the same for every gateway in a repeat), {queries} "
+        "sequential queries per N and run. The floor: after the counters are read, the load "
+        "generator makes the same five owner requests itself with the same N keys each "
+        "(wave 1: crm records, helpdesk tickets, contactcenter interactions in parallel; "
+        "wave 2: erp accounts and invoices by the CRM's ERP codes, in parallel) and adds the "
+        "slowest of each wave; what the owners need for N customers, without a gateway.\n\n"
+        + table(
             (
                 "N",
                 "latency p50",
                 "latency p95",
+                "floor p50",
+                "p50 - floor p50",
                 *(f"{name} req/query" for name in SYSTEMS),
                 "total req/query",
                 "keys/query",
@@ -344,54 +409,131 @@ def _owner_requests(results: dict[str, Any]) -> str:
             ),
             rows,
         )
-        + f"\n\n{verdict}\n\nRequests per query by route (first run):\n\n{route_text}\n\n"
-        f"Errors: {_error_text(errors)}."
+        + f"\n\n{verdict} {_floor_verdict(repeats)}\n\nRequests per query by route (first "
+        f"run):\n\n{route_text}\n\nErrors: {error_text(errors)}." + _sizes_side_by_side(results)
+    )
+
+
+def _over_floor(row: dict[str, Any]) -> float | None:
+    floor = at(row, ("floor", "floor", "p50"))
+    return None if floor is None else float(row["latency"]["p50"]) - floor
+
+
+def _floor_verdict(repeats: list[list[dict[str, Any]]]) -> str:
+    """How far latency is from the floor at the smallest and the largest N."""
+    first = [repeat[0] for repeat in repeats]
+    last = [repeat[-1] for repeat in repeats]
+    low, high = median(first, _over_floor), median(last, _over_floor)
+    if math.isnan(low) or math.isnan(high):
+        return ""
+    return (
+        f"Latency above the floor (median p50 - floor p50): {low:.1f} ms at "
+        f"N={first[0]['size']}, {high:.1f} ms at N={last[0]['size']}"
+        + (
+            f" — it grows with N by {high - low:.1f} ms: the gateway's own work per customer "
+            "(CPU column), not owner requests."
+            if high - low > max(5.0, 0.5 * abs(low))
+            else " — about constant."
+        )
+    )
+
+
+def _sizes_side_by_side(results: dict[str, Any]) -> str:
+    rows: list[Row] = []
+    sizes = results["config"]["sizes"]
+    for size in sizes:
+        for gateway in headline.LABELS:
+            runs = [
+                row
+                for repeat in headline.figures(results, gateway).get("owner_requests") or []
+                for row in repeat
+                if row["size"] == size
+            ]
+            if not runs:
+                continue
+            errors = counts(r["errors"] for r in runs)
+            rows.append(
+                (
+                    str(size),
+                    headline.LABELS[gateway],
+                    spread(runs, headline.total_requests, 2),
+                    spread(runs, lambda r: r["latency"]["p50"]),
+                    spread(runs, lambda r: r["latency"]["p95"]),
+                    spread(runs, lambda r: r["gateway_cpu_per_request_ms"], 1),
+                    "/".join(str(int(r.get("queries", r["latency"]["n"]))) for r in runs),
+                    error_text(errors),
+                )
+            )
+    if not rows:
+        return ""
+    return "\n\nEvery gateway measured, on the same ids:\n\n" + table(
+        (
+            "N",
+            "gateway",
+            "owner requests/query",
+            "latency p50",
+            "latency p95",
+            "gateway CPU ms/query",
+            "queries per run",
+            "errors",
+        ),
+        rows,
     )
 
 
 def _closed_loop(results: dict[str, Any]) -> str:
-    runs = results["closed_loop"]
+    order = list(headline.LABELS)
+    runs = [
+        {**run, "gateway_name": gateway}
+        for gateway in order
+        for run in headline.figures(results, gateway).get("closed_loop") or []
+    ]
     if not runs:
         return ""
-    groups: dict[tuple[int, int], list[dict[str, Any]]] = {}
+    groups: dict[tuple[int, int, int], list[dict[str, Any]]] = {}
     for run in runs:
-        groups.setdefault((run["owner_latency_ms"], run["concurrency"]), []).append(run)
+        key = (run["owner_latency_ms"], run["concurrency"], order.index(run["gateway_name"]))
+        groups.setdefault(key, []).append(run)
     rows: list[Row] = []
     resources: list[Row] = []
     error_lines: list[str] = []
-    for (latency, concurrency), group in sorted(groups.items()):
-        label = (f"{latency} ms", str(concurrency))
+    for (latency, concurrency, index), group in sorted(groups.items()):
+        gateway = headline.LABELS[order[index]]
+        label = (f"{latency} ms", str(concurrency), gateway)
         errors = sum(r["errors"] for r in group)
         completed = sum(r["completed"] for r in group)
         rows.append(
             (
                 *label,
-                _spread(group, lambda r: r["rps"]),
-                _spread(group, lambda r: r["latency"]["p50"]),
-                _spread(group, lambda r: r["latency"]["p95"]),
-                _spread(group, lambda r: r["latency"]["p99"]),
-                _spread(group, lambda r: r["errors"], 0) + f" ({errors} of {completed})",
+                spread(group, lambda r: r["rps"]),
+                spread(group, lambda r: r["latency"]["p50"]),
+                spread(group, lambda r: r["latency"]["p95"]),
+                spread(group, lambda r: r["latency"]["p99"]),
+                spread(group, lambda r: r["errors"], 0) + f" ({errors} of {completed})",
             )
         )
         resources.append(
             (
                 *label,
-                _spread(group, lambda r: r["cpu_s"]["gateway"], 2),
-                _spread(group, lambda r: _share(r, "gateway"), 0),
-                _spread(group, lambda r: r["gateway_cpu_per_request_ms"], 2),
-                _spread(group, lambda r: r["gateway_peak_rss_mib"]),
-                _spread(group, lambda r: _share(r, "owners"), 0),
-                _spread(group, lambda r: _share(r, "loadgen"), 0),
-                _spread(group, lambda r: _share(r, "others"), 0),
-                _spread(group, lambda r: _share(r, "steal"), 0),
+                spread(group, lambda r: r["cpu_s"]["gateway"], 2),
+                spread(group, lambda r: _share(r, "gateway"), 0),
+                spread(group, lambda r: r["gateway_cpu_per_request_ms"], 2),
+                spread(group, lambda r: r["gateway_peak_rss_mib"]),
+                spread(group, lambda r: _share(r, "owners"), 0),
+                spread(group, lambda r: _share(r, "loadgen"), 0),
+                spread(group, lambda r: _share(r, "others"), 0),
+                spread(group, lambda r: _share(r, "gateway_core_others"), 0),
+                spread(group, lambda r: _share(r, "steal"), 0),
+                spread(group, lambda r: r.get("idle_gateways_cpu_s"), 2),
             )
         )
         if errors:
-            codes = _counts(r["error_codes"] for r in group)
-            kinds = _counts({k: v for k, v in r["outcomes"].items() if k != "ok"} for r in group)
+            codes = counts(r["error_codes"] for r in group)
+            kinds = counts({k: v for k, v in r["outcomes"].items() if k != "ok"} for r in group)
             samples = [s for r in group for s in r["error_samples"]][:3]
             error_lines.append(
-                f"- owners at {latency} ms, concurrency {concurrency}: {_error_text(kinds)}; "
+                f"- {gateway}, owners at {latency} ms, concurrency {concurrency}: "
+                f"{error_text(kinds)}; "
                 f"codes {codes or 'none'}; e.g. " + "; ".join(f"`{s}`" for s in samples)
             )
     window = results["config"]["loop_duration_s"]
@@ -405,18 +547,26 @@ def _closed_loop(results: dict[str, Any]) -> str:
         "## 3. Closed loop: throughput and latency under load\n\n"
         "How much one gateway process serves, and how latency grows, when many caller "
         "screens are open at once: each worker sends the caller-screen query for a random "
-        "customer (C00001 to C10000, sent as the `$id` variable) as soon as its previous one "
-        f"answered; {window:.0f} s measured windows.\n\n"
-        + _table(("owners", "concurrency", "requests/s", "p50", "p95", "p99", "errors"), rows)
+        "customer (C00001 to C10000, sent as the `$id` variable; the same customers for "
+        "every gateway in a repeat) as soon as its previous one answered; "
+        f"{window:.0f} s measured windows.\n\n"
+        + table(
+            ("owners", "concurrency", "gateway", "requests/s", "p50", "p95", "p99", "errors"),
+            rows,
+        )
         + "\n\nCPU seconds are utime + stime deltas from `/proc/<pid>/stat` over the window; "
         "the CPU share is those seconds over the window's length (100 % = one core busy). "
-        "Other processes: busy time of the whole machine (`/proc/stat`) minus the three "
-        "processes of the benchmark; steal: time the host did not give the virtual CPUs. "
-        f"Peak RSS is the gateway's VmHWM, {rss_note}.\n\n"
-        + _table(
+        "Other processes: busy time of the whole machine (`/proc/stat`) minus the processes "
+        "of the benchmark (and, of those, on the gateway's core: its user + system time "
+        "less the gateways pinned there, which is what outsiders took from the gateway); "
+        "steal: time the host did not give the virtual CPUs; idle "
+        "gateways: CPU seconds the gateways not under load used meanwhile (on the same "
+        f"core). Peak RSS is the loaded gateway's VmHWM, {rss_note}.\n\n"
+        + table(
             (
                 "owners",
                 "concurrency",
+                "gateway",
                 "gateway CPU s",
                 "gateway CPU %",
                 "gateway CPU ms/request",
@@ -424,7 +574,9 @@ def _closed_loop(results: dict[str, Any]) -> str:
                 "owners CPU %",
                 "load generator CPU %",
                 "other processes CPU %",
+                "of which on the gateway's core %",
                 "steal %",
+                "idle gateways CPU s",
             ),
             resources,
         )
@@ -483,10 +635,10 @@ def _call_comes_in(results: dict[str, Any]) -> str:
     c = results["config"]
     latency = c["call_latency_ms"]
     first = runs[0]
-    rows: list[Row] = [("gateway (end to end)", *(_spread_at(runs, "gateway", q) for q in _QS))]
+    rows: list[Row] = [("gateway (end to end)", *(spread_at(runs, "gateway", q) for q in _QS))]
     for label, key in _CALL_WAVES:
-        rows.append((label, *(_spread_at(runs, "floor", key, q) for q in _QS)))
-    rows.append(("**overhead** = gateway p50 - floor p50", _spread(runs, _overhead), "", ""))
+        rows.append((label, *(spread_at(runs, "floor", key, q) for q in _QS)))
+    rows.append(("**overhead** = gateway p50 - floor p50", spread(runs, _overhead), "", ""))
     target = _call_target(results)
     n = first["gateway"]["n"]
     floor_n = first["floor"]["floor"]["n"]
@@ -498,7 +650,7 @@ def _call_comes_in(results: dict[str, Any]) -> str:
         request_rows.append(
             (
                 name,
-                _spread_at(runs, "requests_per_query", name, digits=2),
+                spread_at(runs, "requests_per_query", name, digits=2),
                 f"{expected[name]:g}",
                 ", ".join(f"`{route}` {count:g}" for route, count in sorted(routes.items())),
             )
@@ -516,18 +668,18 @@ def _call_comes_in(results: dict[str, Any]) -> str:
         if not differs
         else f"**Not as expected** for {', '.join(differs)} (table above)."
     )
-    direct = _table(
+    direct = table(
         ("owner call", "direct p50", "direct p95"),
         (
-            (label, _spread_at(runs, "floor", key, "p50"), _spread_at(runs, "floor", key, "p95"))
+            (label, spread_at(runs, "floor", key, "p50"), spread_at(runs, "floor", key, "p95"))
             for label, key in _CALL_OWNER_CALLS
         ),
     )
-    waits = _table(
+    waits = table(
         ("system", "p50 of `extensions.owners.<system>.ms`"),
-        ((name, _spread_at(runs, "owner_wait_p50_ms", name)) for name in SYSTEMS),
+        ((name, spread_at(runs, "owner_wait_p50_ms", name)) for name in SYSTEMS),
     )
-    numbers = _table(
+    numbers = table(
         ("number as written", "E.164", "customer", "matched by (first run)", "gateway p50"),
         (
             (
@@ -535,25 +687,25 @@ def _call_comes_in(results: dict[str, Any]) -> str:
                 caller["e164"],
                 caller["id"],
                 ", ".join(caller["matched_by"] or []) or "n/a",
-                _spread_at(runs, "callers_p50_ms", caller["phone"]),
+                spread_at(runs, "callers_p50_ms", caller["phone"]),
             )
             for caller in first["callers"]
         ),
     )
-    errors = _counts(r["errors"] for r in runs)
-    warmup = _counts(r["warmup_errors"] for r in runs)
+    errors = counts(r["errors"] for r in runs)
+    warmup = counts(r["warmup_errors"] for r in runs)
     samples = [sample for r in runs for sample in r["error_samples"]][:3]
-    error_line = f"Errors: {_error_text(errors)} (of {n * len(runs)} measured requests)"
+    error_line = f"Errors: {error_text(errors)} (of {n * len(runs)} measured requests)"
     if warmup:
-        error_line += f"; during warm-up: {_error_text(warmup)}"
+        error_line += f"; during warm-up: {error_text(warmup)}"
     if samples:
         error_line += "; e.g. " + "; ".join(f"`{sample}`" for sample in samples)
     cpu_line = (
         "Gateway CPU per request (utime + stime over the measured part): "
-        f"{_spread_at(runs, 'gateway_cpu_per_request_ms', digits=2)} ms. CPU used by "
+        f"{spread_at(runs, 'gateway_cpu_per_request_ms', digits=2)} ms. CPU used by "
         "processes outside the benchmark meanwhile: "
-        f"{_spread(runs, lambda r: _cpu_share(r['cpu'], 'others'), 0)} % of one core "
-        f"(steal {_spread(runs, lambda r: _cpu_share(r['cpu'], 'steal'), 0)} %)."
+        f"{spread(runs, lambda r: _cpu_share(r['cpu'], 'others'), 0)} % of one core "
+        f"(steal {spread(runs, lambda r: _cpu_share(r['cpu'], 'steal'), 0)} %)."
     )
     every = int(c["call_floor_every"])
     cadence = "after every request" if every == 1 else f"after every {_ordinal(every)} request"
@@ -577,11 +729,11 @@ def _call_comes_in(results: dict[str, Any]) -> str:
         "the whole fetch wave, so this floor is an upper bound on the owners' share and the "
         "overhead a lower bound.\n\n"
         + f"**Target**: {target}.\n\n"
-        + _table(("", "p50", "p95", "p99"), rows)
+        + table(("", "p50", "p95", "p99"), rows)
         + "\n\nOwner requests per query, counted by the owners themselves (`/_stats`, reset "
         "after the warm-up and read after the measured requests) less the floor's own "
         "requests, which the load generator counts as it makes them:\n\n"
-        + _table(("system", "requests/query", "expected", "by route (first run)"), request_rows)
+        + table(("system", "requests/query", "expected", "by route (first run)"), request_rows)
         + f"\n\n{requests_verdict}\n\n"
         "Each owner call timed directly by the floor, and the wait the gateway itself "
         "reports for each system (its `extensions.owners`, p50 per run; each covers both of "
@@ -595,6 +747,37 @@ def _call_comes_in(results: dict[str, Any]) -> str:
     )
 
 
+def _loop_notes(results: dict[str, Any], gateway: str) -> list[str]:
+    """Throughput, saturation and errors of one gateway's closed-loop runs."""
+    loops = headline.figures(results, gateway).get("closed_loop") or []
+    if not loops:
+        return []
+    label = headline.LABELS[gateway]
+    notes: list[str] = []
+    best = max(loops, key=lambda r: r["rps"])
+    groups: dict[tuple[int, int], list[dict[str, Any]]] = {}
+    for run in loops:
+        groups.setdefault((run["owner_latency_ms"], run["concurrency"]), []).append(run)
+    saturated = sorted(
+        key for key, group in groups.items() if median(group, lambda r: _share(r, "gateway")) >= 90
+    )
+    notes.append(
+        f"{label}: highest throughput of a single run {best['rps']:.0f} requests/s (owners "
+        f"at {best['owner_latency_ms']} ms, concurrency {best['concurrency']})."
+    )
+    if saturated:
+        listed = ", ".join(f"owners {ms} ms / concurrency {c}" for ms, c in saturated)
+        notes.append(
+            f"{label}: the gateway process kept its core at least 90 % busy (median of the "
+            f"runs) in: {listed} — there its own CPU time per request sets the throughput, "
+            "not the owners."
+        )
+    total_errors = sum(r["errors"] for r in loops)
+    total = sum(r["completed"] for r in loops)
+    notes.append(f"{label}: errors under load: {total_errors} of {total} requests.")
+    return notes
+
+
 def _ordinal(n: int) -> str:
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
@@ -604,9 +787,9 @@ def _observations(results: dict[str, Any]) -> str:
     notes: list[str] = []
     screens = results["caller_screen"]
     if screens:
-        gw = _median(screens, lambda r: r["gateway"]["p50"])
-        floor = _median(screens, lambda r: r["floor"]["floor"]["p50"])
-        overhead = _median(screens, _overhead)
+        gw = median(screens, lambda r: r["gateway"]["p50"])
+        floor = median(screens, lambda r: r["floor"]["floor"]["p50"])
+        overhead = median(screens, _overhead)
         notes.append(
             f"Caller screen at concurrency 1: the gateway's median p50 is {gw:.1f} ms against "
             f"a floor of {floor:.1f} ms, so it adds {overhead:.1f} ms "
@@ -614,9 +797,9 @@ def _observations(results: dict[str, Any]) -> str:
         )
     calls = results.get("call_comes_in") or []
     if calls:
-        gw = _median(calls, lambda r: r["gateway"]["p50"])
-        floor = _median(calls, lambda r: r["floor"]["floor"]["p50"])
-        overhead = _median(calls, _overhead)
+        gw = median(calls, lambda r: r["gateway"]["p50"])
+        floor = median(calls, lambda r: r["floor"]["floor"]["p50"])
+        overhead = median(calls, _overhead)
         total = sum(r["gateway"]["n"] for r in calls)
         errors = sum(sum(r["errors"].values()) for r in calls)
         notes.append(
@@ -629,8 +812,8 @@ def _observations(results: dict[str, Any]) -> str:
     trips = results.get("round_trips") or []
     stalled: list[str] = []
     for name in trips[0] if trips else []:
-        close = Spread.of([_at(r, (name, "back_to_back", "p50")) or math.nan for r in trips])
-        apart = Spread.of([_at(r, (name, "spaced", "p50")) or math.nan for r in trips])
+        close = Spread.of([at(r, (name, "back_to_back", "p50")) or math.nan for r in trips])
+        apart = Spread.of([at(r, (name, "spaced", "p50")) or math.nan for r in trips])
         if close.median > 10 and close.median > 5 * apart.median:
             stalled.append(f"`{name}` {close.median:.1f} ms vs {apart.median:.1f} ms")
     if stalled:
@@ -642,39 +825,31 @@ def _observations(results: dict[str, Any]) -> str:
             "figures where owner connections are reused quickly (scenario 2's back-to-back "
             "queries, scenario 3) include it."
         )
-    loops = results["closed_loop"]
-    if loops:
-        best = max(loops, key=lambda r: r["rps"])
-        groups: dict[tuple[int, int], list[dict[str, Any]]] = {}
-        for run in loops:
-            groups.setdefault((run["owner_latency_ms"], run["concurrency"]), []).append(run)
-        saturated = sorted(
-            key
-            for key, group in groups.items()
-            if _median(group, lambda r: _share(r, "gateway")) >= 90
-        )
+    for gateway in headline.LABELS:
+        notes += _loop_notes(results, gateway)
+    everything = [
+        run
+        for gateway in headline.LABELS
+        for run in headline.figures(results, gateway).get("closed_loop") or []
+    ]
+    others = median(everything, lambda r: _share(r, "others"))
+    if not math.isnan(others) and others >= 20:
         notes.append(
-            f"Highest throughput of a single run: {best['rps']:.0f} requests/s (owners at "
-            f"{best['owner_latency_ms']} ms, concurrency {best['concurrency']})."
+            f"Processes outside the benchmark used a median {others:.0f} % of one core "
+            "during the closed-loop windows (table above), on a machine with "
+            f"{results['machine']['logical_cpus']} cores: the throughput and CPU figures "
+            "are what the gateways got while sharing the machine, likely pessimistic, and "
+            "the comparisons between gateways less certain than their spreads suggest."
         )
-        if saturated:
-            listed = ", ".join(f"owners {ms} ms / concurrency {c}" for ms, c in saturated)
-            notes.append(
-                "The gateway process kept its core at least 90 % busy (median of the runs) "
-                f"in: {listed} — there the gateway's own CPU time per request sets the "
-                "throughput, not the owners."
-            )
-        others = _median(loops, lambda r: _share(r, "others"))
-        if others >= 20:
-            notes.append(
-                f"Processes outside the benchmark used a median {others:.0f} % of one core "
-                "during the closed-loop windows (table above), on a machine with "
-                f"{results['machine']['logical_cpus']} cores: the throughput and CPU figures "
-                "are what the gateway got while sharing the machine, likely pessimistic."
-            )
-        total_errors = sum(r["errors"] for r in loops)
-        total = sum(r["completed"] for r in loops)
-        notes.append(f"Errors under load: {total_errors} of {total} requests.")
+    busiest = max(everything, key=lambda r: _share(r, "gateway_core_others") or 0.0, default=None)
+    if busiest is not None and (_share(busiest, "gateway_core_others") or 0.0) >= 10:
+        notes.append(
+            "The window where other processes took most of the gateway's core: "
+            f"{_share(busiest, 'gateway_core_others'):.0f} % of it while "
+            f"{headline.LABELS.get(busiest.get('gateway_name', 'ours'), 'ours')} was measured "
+            f"(owners {busiest['owner_latency_ms']} ms, concurrency {busiest['concurrency']}, "
+            f"repeat {busiest['repeat'] + 1}): that run's figures are pessimistic for it."
+        )
     if not notes:
         return ""
     return "## Observations (computed from the figures above)\n\n" + "\n".join(

@@ -1,5 +1,12 @@
 """The benchmark scenarios: start the processes, run load generator jobs, keep the figures.
 
+Three gateways are measured over the same demo owners, pinned to the same core: ours
+(`ours`), ours with batching off (`naive`, `OWNERGRAPH_BATCHING=false`: one owner call per
+field) and Hive Gateway (`peer`, bench/peer.py). At each owner latency the owners and every
+gateway needed there run side by side, but only one gateway is under load at a time: each
+job loads one, and reads the CPU time of the others to show they stayed idle. The order of
+the gateways rotates from repeat to repeat, so drift on a shared machine spreads over all.
+
 Everything here measures; nothing formats. `run()` returns a JSON-ready dict that
 `bench.report` turns into RESULTS.md.
 """
@@ -7,17 +14,19 @@ Everything here measures; nothing formats. `run()` returns a JSON-ready dict tha
 from __future__ import annotations
 
 import math
+import random
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import phonenumbers
 
 from . import machine, procs
+from . import peer as peer_gw
 from .stats import latency_summary
 
 CUSTOMERS = 10_000
@@ -35,6 +44,11 @@ MANY_CUSTOMERS = (
     "query Customers($ids: [ID!]!) { customers(ids: $ids) { displayName credit { balance } "
     "invoices { number } tickets { id } interactions { channel } } }"
 )
+MANY_LIMIT = 20  # invoices, tickets and interactions per customer: the schema's default `first`
+# The plan's minimum for the caller screen and for customers(ids:) at any N: one request
+# per owner entity and wave (crm records; erp accounts and invoices; helpdesk tickets;
+# contactcenter interactions).
+PLAN_REQUESTS = {"crm": 1, "erp": 2, "helpdesk": 1, "contactcenter": 1}
 # 4. The call comes in: the screen an agent sees when a call rings, looked up by the number.
 CALL_SCREEN = """query Screen($phone: String!) {
   customerByPhone(phone: $phone) {
@@ -69,6 +83,25 @@ CALL_LIMIT = 20  # tickets and invoices: the schema's default `first`
 CALL_EXPECTED_REQUESTS = {"crm": 2, "erp": 2, "helpdesk": 2, "contactcenter": 2}
 
 
+# Ours, the peer (Hive Gateway, bench/peer.py) and the naive baseline (procs.NAIVE_ENV).
+GATEWAYS = ("ours", "peer", "naive")
+
+
+@dataclass(frozen=True)
+class Documents:
+    """One gateway's documents for the caller screen and customers(ids:)."""
+
+    caller_screen: str
+    many_customers: str
+
+
+def documents(gateway: str) -> Documents:
+    """The peer asks the same fields under its own (the owners') names."""
+    if gateway == "peer":
+        return Documents(peer_gw.CALLER_SCREEN, peer_gw.MANY_CUSTOMERS)
+    return Documents(CALLER_SCREEN, MANY_CUSTOMERS)
+
+
 @dataclass(frozen=True)
 class Config:
     """How much to measure; `quick()` is a smoke run."""
@@ -76,45 +109,93 @@ class Config:
     mode: str = "full"
     repeats: int = 3
     owner_latency_ms: int = 20
+    # Which gateways to measure, and whether to run scenario 4 (`--only` narrows both).
+    gateways: tuple[str, ...] = GATEWAYS
+    call_scenario: bool = True
+    # Every gateway, once started, serves this long a closed loop before anything is
+    # measured, so that none (Node's JIT least of all) is measured cold.
+    start_warmup_s: float = 1.0
+    start_warmup_concurrency: int = 10
+    # Answers compared between the gateways: the caller screen for CALLER_ID and this many
+    # random customers, and customers(ids:) for the first repeat's lists of ids.
+    same_data_customers: int = 10
     # 0. round trips of a request that does nothing
     rtt_count: int = 15
     rtt_spaced_count: int = 6
     rtt_gap_s: float = 0.1
     # 1. caller screen, concurrency 1
-    caller_warmup: int = 20
-    caller_requests: int = 200
-    # 2. owner requests per query against the number of customers
+    caller_warmup: int = 10
+    caller_requests: int = 100
+    # 2. owner requests per query against the number of customers. Each size gets
+    # `size_queries` queries, or fewer (at least `size_min_queries`) when they take more
+    # than `size_max_s` (the naive baseline at N=100); ours' run is followed by
+    # `size_floor_queries` floor iterations per size.
     sizes: tuple[int, ...] = (1, 10, 100)
-    size_warmup: int = 3
-    size_queries: int = 20
-    # 3. closed loop
+    naive_sizes: tuple[int, ...] = (1, 10, 100)
+    size_warmup: int = 2
+    size_queries: int = 15
+    size_min_queries: int = 3
+    size_max_s: float = 4.0
+    size_floor_queries: int = 10
+    # 3. closed loop: ours and the peer at every latency and concurrency, the naive
+    # baseline at these (owner latency ms, concurrency) only.
     loop_latencies_ms: tuple[int, ...] = (0, 20)
     loop_concurrency: tuple[int, ...] = (10, 50)
-    # 6 s windows (with scenario 4) keep the whole run near six minutes.
-    loop_warmup_s: float = 1.5
-    loop_duration_s: float = 6.0
+    naive_loops: tuple[tuple[int, int], ...] = ((20, 50),)
+    loop_warmup_s: float = 1.0
+    loop_duration_s: float = 5.0
     # 4. the call comes in: lookup by phone, concurrency 1. The floor runs after every
     # `call_floor_every`-th request (it takes as long as a request); keep it coprime with the
     # number of CALLERS so that every number gets floor iterations.
     call_latency_ms: int = 50
     call_warmup: int = 9
-    call_requests: int = 200
+    call_requests: int = 126
     call_floor_every: int = 4
     call_target_p95_ms: float = 300.0
+    # Targets of issue #7 (the report says where each stands).
+    target_overhead_p50_ms: float = 3.0
+    target_concurrency: int = 50
 
     @classmethod
-    def quick(cls) -> Config:
-        return cls(
-            mode="quick",
-            repeats=1,
-            caller_warmup=5,
-            caller_requests=30,
-            size_warmup=1,
-            size_queries=5,
-            loop_warmup_s=0.5,
-            loop_duration_s=3.0,
-            call_requests=30,
-        )
+    def quick(cls, **changes: Any) -> Config:
+        settings: dict[str, Any] = {
+            "mode": "quick",
+            "repeats": 1,
+            "start_warmup_s": 0.5,
+            "same_data_customers": 3,
+            "caller_warmup": 5,
+            "caller_requests": 30,
+            "size_warmup": 1,
+            "size_queries": 5,
+            "size_max_s": 2.0,
+            "size_floor_queries": 3,
+            "loop_warmup_s": 0.5,
+            "loop_duration_s": 3.0,
+            "call_requests": 30,
+        }
+        settings.update(changes)
+        return cls(**settings)
+
+    def loops(self, gateway: str, latency_ms: int) -> list[int]:
+        """The closed-loop concurrencies `gateway` is measured at with owners at `latency_ms`."""
+        if gateway == "naive":
+            return [c for ms, c in self.naive_loops if ms == latency_ms]
+        return list(self.loop_concurrency) if latency_ms in self.loop_latencies_ms else []
+
+    def gateways_at(self, latency_ms: int) -> list[str]:
+        """The gateways with something to measure with owners at `latency_ms`."""
+        out = []
+        for gateway in GATEWAYS:
+            screens = latency_ms == self.owner_latency_ms or bool(self.loops(gateway, latency_ms))
+            call = gateway == "ours" and self.call_scenario and latency_ms == self.call_latency_ms
+            if (gateway in self.gateways and screens) or call:
+                out.append(gateway)
+        return out
+
+    def latencies(self) -> list[int]:
+        """Every owner latency with something to measure, in the order they run."""
+        candidates = [self.owner_latency_ms, *self.loop_latencies_ms, self.call_latency_ms]
+        return [ms for ms in dict.fromkeys(candidates) if self.gateways_at(ms)]
 
 
 def _per_request_ms(cpu_s: float | None, requests: int) -> float | None:
@@ -135,6 +216,50 @@ def _error_count(errors: dict[str, int]) -> int:
     return sum(errors.values())
 
 
+def size_ids(config: Config, repeat: int) -> dict[int, list[str]]:
+    """Per size, the distinct random customer ids every gateway is asked for in `repeat`."""
+    rng = random.Random(100 + repeat)
+    return {
+        size: [f"C{n:05d}" for n in rng.sample(range(1, CUSTOMERS + 1), size)]
+        for size in config.sizes
+    }
+
+
+def rotated(items: Sequence[str], repeat: int) -> list[str]:
+    """`items` starting from a different one each repeat."""
+    if not items:
+        return []
+    shift = repeat % len(items)
+    return [*items[shift:], *items[:shift]]
+
+
+def _per_query(
+    routes: Mapping[str, Mapping[str, int]], queries: int
+) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+    """Requests per query per system, and per system and route (routes never asked left out)."""
+    if not queries:
+        return {name: math.nan for name in routes}, {}
+    per_system = {name: sum(counts.values()) / queries for name, counts in routes.items()}
+    per_route = {
+        name: {route: count / queries for route, count in counts.items() if count}
+        for name, counts in routes.items()
+    }
+    return per_system, per_route
+
+
+@dataclass
+class System:
+    """The owners at one latency and the gateways started over them."""
+
+    latency_ms: int
+    owners: procs.Service
+    gateways: dict[str, procs.Service] = field(default_factory=dict)
+
+    def idle_pids(self, loaded: str) -> dict[str, int]:
+        """The gateways left idle while `loaded` is measured."""
+        return {name: service.pid for name, service in self.gateways.items() if name != loaded}
+
+
 class Runner:
     """Owns the processes under test and runs load generator jobs against them."""
 
@@ -145,8 +270,9 @@ class Runner:
         self.data_dir = out_dir / "data"
         self.log_dir = out_dir / "logs"
         self.pinning = procs.detect_pinning()
-        self.affinity: dict[str, list[int]] = {}
         self.timings: dict[str, float] = {}
+        # Why the peer is not measured (None while it is); set by `prepare_peer`.
+        self.peer_reason: str | None = "not prepared"
 
     @contextmanager
     def timed(self, phase: str) -> Iterator[None]:
@@ -160,43 +286,174 @@ class Runner:
     def job(self, job: dict[str, Any], timeout: float) -> Any:
         return procs.run_loadgen(job, repo=self.repo, pinning=self.pinning, timeout=timeout)
 
-    def with_system(
-        self, latency_ms: int, body: Callable[[procs.Service, procs.Service], None]
-    ) -> None:
-        """Start owners (at `latency_ms`) and a fresh gateway, run `body`, stop both."""
-        _log(f"starting owners at {latency_ms} ms and the gateway")
+    # ------------------------------------------------------------------ processes
+
+    def prepare_peer(self) -> dict[str, Any]:
+        """Check node and npm, `npm ci` when node_modules is missing; what happened."""
+        if "peer" not in self.config.gateways:
+            self.peer_reason = "not selected for this run (--only)"
+            return {"reason": self.peer_reason, "installed_during_run": False}
+        was_installed = peer_gw.installed(self.repo)
         started = time.monotonic()
-        owners = procs.start_owners(
-            repo=self.repo,
-            pinning=self.pinning,
-            latency_ms=latency_ms,
-            data_dir=self.data_dir,
-            log_path=self.log_dir / f"owners-{latency_ms}ms.log",
-        )
-        with procs.running(owners):
-            gateway = procs.start_gateway(
+        self.peer_reason = peer_gw.prepare(self.repo)
+        install_s = time.monotonic() - started
+        if self.peer_reason is not None:
+            _log(f"peer not measured: {self.peer_reason}")
+        installed_now = not was_installed and self.peer_reason is None
+        if installed_now:
+            _log(f"peer: npm ci took {install_s:.0f} s")
+        return {
+            "reason": self.peer_reason,
+            "installed_during_run": installed_now,
+            "install_s": install_s if installed_now else 0.0,
+            "versions": peer_gw.versions(self.repo),
+        }
+
+    @contextmanager
+    def system(self, latency_ms: int, gateways: Sequence[str]) -> Iterator[System]:
+        """Owners at `latency_ms` and each of `gateways`, all running; stopped on exit.
+
+        The peer is left out, and `peer_reason` says why, when it cannot be started.
+        """
+        _log(f"starting owners at {latency_ms} ms and {', '.join(gateways)}")
+        with ExitStack() as stack:
+            with self.timed("processes"):
+                owners = procs.start_owners(
+                    repo=self.repo,
+                    pinning=self.pinning,
+                    latency_ms=latency_ms,
+                    data_dir=self.data_dir,
+                    log_path=self.log_dir / f"owners-{latency_ms}ms.log",
+                )
+                stack.enter_context(procs.running(owners))
+                system = System(latency_ms, owners)
+                for name in gateways:
+                    service = self._start(name, owners, latency_ms)
+                    if service is not None:
+                        system.gateways[name] = stack.enter_context(procs.running(service))
+            with self.timed("start-up warm-up"):
+                for name in system.gateways:
+                    self.start_warmup(system, name)
+            yield system
+            with self.timed("processes"):
+                stack.close()
+
+    def _start(self, name: str, owners: procs.Service, latency_ms: int) -> procs.Service | None:
+        log_path = self.log_dir / f"{name}-{latency_ms}ms.log"
+        if name in ("ours", "naive"):
+            return procs.start_gateway(
                 repo=self.repo,
                 pinning=self.pinning,
                 owner_urls=owners.urls,
-                log_path=self.log_dir / f"gateway-{latency_ms}ms.log",
+                log_path=log_path,
+                env=procs.NAIVE_ENV if name == "naive" else None,
+                name=name,
             )
-            with procs.running(gateway):
-                self.affinity = {"gateway": gateway.affinity, "owners": owners.affinity}
-                self.timings["processes"] = (
-                    self.timings.get("processes", 0.0) + time.monotonic() - started
-                )
-                body(owners, gateway)
-                started = time.monotonic()
-        self.timings["processes"] = self.timings.get("processes", 0.0) + time.monotonic() - started
+        if self.peer_reason is not None:
+            return None
+        try:
+            return peer_gw.start_peer(
+                owners.urls,
+                procs.free_port_block(1),
+                self.pinning,
+                repo=self.repo,
+                build_dir=self.out_dir / "peer" / f"{latency_ms}ms",
+                log_path=log_path,
+            )
+        except (RuntimeError, OSError) as error:
+            self.peer_reason = f"it failed to start ({str(error).splitlines()[0]}; see {log_path})"
+            _log(f"peer not measured: {self.peer_reason}")
+            return None
+
+    def start_warmup(self, system: System, gateway: str) -> None:
+        """A short closed loop on the caller screen, discarded: nothing is measured cold."""
+        c = self.config
+        self.job(
+            {
+                "kind": "closed_loop",
+                "gateway": system.gateways[gateway].urls["gateway"],
+                "gateway_pid": system.gateways[gateway].pid,
+                "owners_pid": system.owners.pid,
+                "query": documents(gateway).caller_screen,
+                "customers": CUSTOMERS,
+                "concurrency": c.start_warmup_concurrency,
+                "warmup_s": 0.0,
+                "duration_s": c.start_warmup_s,
+                "seed": 7,
+            },
+            timeout=c.start_warmup_s + 120,
+        )
+
+    # ------------------------------------------------------------------ same data
+
+    def answers(self, system: System, gateway: str) -> dict[str, dict[str, Any]]:
+        """The gateway's answers to the documents compared across gateways (ours' shape)."""
+        c = self.config
+        docs = documents(gateway)
+        url = system.gateways[gateway].urls["gateway"]
+        rng = random.Random(5)
+        screens = [
+            CALLER_ID,
+            *(f"C{rng.randint(1, CUSTOMERS):05d}" for _ in range(c.same_data_customers)),
+        ]
+        cases: list[tuple[str, str, dict[str, Any]]] = [
+            (f"caller screen {cid}", docs.caller_screen, {"id": cid}) for cid in screens
+        ]
+        cases += [
+            (f"customers(ids:) N={size}", docs.many_customers, {"ids": ids})
+            for size, ids in size_ids(c, 0).items()
+        ]
+        out: dict[str, dict[str, Any]] = {}
+        for label, document, variables in cases:
+            try:
+                reply = peer_gw.post(url, document, variables, timeout=120)
+            except (OSError, ValueError) as error:
+                reply = {"errors": [{"message": f"{type(error).__name__}: {error}"}]}
+            data = peer_gw.normalise(reply) if gateway == "peer" else reply.get("data")
+            out[label] = {"data": data, "errors": reply.get("errors") or []}
+        return out
+
+    def same_data(self, system: System) -> dict[str, Any]:
+        """Whether the peer and the naive baseline answer exactly what ours answers."""
+        if "ours" not in system.gateways:
+            return {}
+        ours = self.answers(system, "ours")
+        out: dict[str, Any] = {}
+        for gateway in system.gateways:
+            if gateway == "ours":
+                continue
+            theirs = self.answers(system, gateway)
+            differences: list[str] = []
+            errors: list[str] = []
+            for label, mine in ours.items():
+                other = theirs[label]
+                differences += [
+                    f"{label}: {line}" for line in peer_gw.differences(mine["data"], other["data"])
+                ]
+                errors += [f"{label}: ours: {e.get('message')}" for e in mine["errors"]]
+                errors += [f"{label}: {gateway}: {e.get('message')}" for e in other["errors"]]
+            out[gateway] = {
+                "checked": list(ours),
+                "same": not differences and not errors,
+                "differences": differences[:20],
+                "difference_count": len(differences),
+                "errors": errors[:10],
+            }
+            verdict = "same data" if out[gateway]["same"] else "DIFFERENT data"
+            _log(f"{gateway} vs ours: {verdict} ({len(ours)} answers compared)")
+        return out
 
     # ------------------------------------------------------------------ round trips
 
-    def round_trips(self, owners: procs.Service, gateway: procs.Service) -> dict[str, Any]:
+    def round_trips(self, system: System, gateway: str) -> dict[str, Any]:
         c = self.config
         raw = self.job(
             {
                 "kind": "round_trips",
-                "targets": {**owners.urls, "gateway": gateway.urls["gateway"]},
+                "targets": {
+                    **system.owners.urls,
+                    "gateway": system.gateways[gateway].urls["gateway"],
+                },
                 "count": c.rtt_count,
                 "spaced_count": c.rtt_spaced_count,
                 "gap_s": c.rtt_gap_s,
@@ -210,16 +467,18 @@ class Runner:
 
     # ------------------------------------------------------------------ scenario 1
 
-    def caller_screen(self, owners: procs.Service, gateway: procs.Service) -> dict[str, Any]:
+    def caller_screen(self, system: System, gateway: str) -> dict[str, Any]:
         c = self.config
+        service = system.gateways[gateway]
         raw = self.job(
             {
                 "kind": "sequential",
-                "gateway": gateway.urls["gateway"],
-                "gateway_pid": gateway.pid,
-                "owners_pid": owners.pid,
-                "owners": owners.urls,
-                "query": CALLER_SCREEN,
+                "gateway": service.urls["gateway"],
+                "gateway_pid": service.pid,
+                "owners_pid": system.owners.pid,
+                "idle_pids": system.idle_pids(gateway),
+                "owners": system.owners.urls,
+                "query": documents(gateway).caller_screen,
                 "variables": {"id": CALLER_ID},
                 "customer_id": CALLER_ID,
                 "first": CALLER_FIRST,
@@ -228,12 +487,16 @@ class Runner:
             },
             timeout=600,
         )
+        measured = len(raw["gateway_ms"])
         gateway_summary = latency_summary(raw["gateway_ms"])
         floor = {name: latency_summary(values) for name, values in raw["floor_ms"].items()}
+        per_system, per_route = _per_query(raw["gateway_requests"], measured)
         return {
             "gateway": gateway_summary,
             "floor": floor,
             "overhead_p50_ms": gateway_summary["p50"] - floor["floor"]["p50"],
+            "requests_per_query": per_system,
+            "routes_per_query": per_route,
             "owner_wait_p50_ms": {
                 name: latency_summary(values)["p50"]
                 for name, values in raw["owner_wait_ms"].items()
@@ -241,55 +504,57 @@ class Runner:
             "errors": raw["errors"],
             "error_samples": raw["error_samples"],
             "cpu": raw["cpu"],
-            "gateway_cpu_per_request_ms": _per_request_ms(
-                raw["cpu"]["cpu_s"]["gateway"], len(raw["gateway_ms"])
-            ),
+            "gateway_cpu_per_request_ms": _per_request_ms(raw["cpu"]["cpu_s"]["gateway"], measured),
         }
 
     # ------------------------------------------------------------------ scenario 2
 
-    def owner_requests(
-        self, owners: procs.Service, gateway: procs.Service, repeat: int
-    ) -> list[dict[str, Any]]:
+    def owner_requests(self, system: System, gateway: str, repeat: int) -> list[dict[str, Any]]:
         c = self.config
+        service = system.gateways[gateway]
+        ids = size_ids(c, repeat)
+        sizes = c.naive_sizes if gateway == "naive" else c.sizes
         raw = self.job(
             {
                 "kind": "owner_requests",
-                "gateway": gateway.urls["gateway"],
-                "gateway_pid": gateway.pid,
-                "owners_pid": owners.pid,
-                "owners": owners.urls,
-                "query": MANY_CUSTOMERS,
-                "sizes": list(c.sizes),
-                "customers": CUSTOMERS,
+                "gateway": service.urls["gateway"],
+                "gateway_pid": service.pid,
+                "owners_pid": system.owners.pid,
+                "idle_pids": system.idle_pids(gateway),
+                "owners": system.owners.urls,
+                "query": documents(gateway).many_customers,
+                "ids_by_size": [ids[size] for size in sizes],
                 "warmup": c.size_warmup,
                 "queries": c.size_queries,
-                "seed": 100 + repeat,
+                "min_queries": c.size_min_queries,
+                "max_s": c.size_max_s,
+                # The floor does not depend on the gateway: measured once, with ours.
+                "floor_queries": c.size_floor_queries if gateway == "ours" else 0,
+                "limit": MANY_LIMIT,
             },
-            timeout=600,
+            timeout=900,
         )
         rows: list[dict[str, Any]] = []
         for entry in raw["sizes"]:
             queries = entry["queries"]
             stats = entry["owner_stats"]
+            per_system, per_route = _per_query(
+                {name: stats[name]["routes"] for name in procs.SYSTEMS}, queries
+            )
             rows.append(
                 {
                     "size": entry["size"],
+                    "queries": queries,
                     "latency": latency_summary(entry["latency_ms"]),
-                    "requests_per_query": {
-                        name: stats[name]["requests"] / queries for name in procs.SYSTEMS
+                    "floor": {
+                        name: latency_summary(values) for name, values in entry["floor_ms"].items()
                     },
+                    "requests_per_query": per_system,
                     "keys_per_query": {
-                        name: stats[name]["keys"] / queries for name in procs.SYSTEMS
-                    },
-                    "routes_per_query": {
-                        name: {
-                            route: count / queries
-                            for route, count in stats[name]["routes"].items()
-                            if count
-                        }
+                        name: stats[name]["keys"] / queries if queries else math.nan
                         for name in procs.SYSTEMS
                     },
+                    "routes_per_query": per_route,
                     "customers_returned": entry["customers_returned"],
                     "cpu": entry["cpu"],
                     "gateway_cpu_per_request_ms": _per_request_ms(
@@ -304,26 +569,24 @@ class Runner:
     # ------------------------------------------------------------------ scenario 3
 
     def closed_loop(
-        self,
-        owners: procs.Service,
-        gateway: procs.Service,
-        *,
-        latency_ms: int,
-        concurrency: int,
-        repeat: int,
+        self, system: System, gateway: str, *, concurrency: int, repeat: int
     ) -> dict[str, Any]:
         c = self.config
+        latency_ms = system.latency_ms
+        service = system.gateways[gateway]
         raw = self.job(
             {
                 "kind": "closed_loop",
-                "gateway": gateway.urls["gateway"],
-                "gateway_pid": gateway.pid,
-                "owners_pid": owners.pid,
-                "query": CALLER_SCREEN,
+                "gateway": service.urls["gateway"],
+                "gateway_pid": service.pid,
+                "owners_pid": system.owners.pid,
+                "idle_pids": system.idle_pids(gateway),
+                "query": documents(gateway).caller_screen,
                 "customers": CUSTOMERS,
                 "concurrency": concurrency,
                 "warmup_s": c.loop_warmup_s,
                 "duration_s": c.loop_duration_s,
+                # The same customers for every gateway in a repeat.
                 "seed": 1000 * latency_ms + 10 * concurrency + repeat,
             },
             timeout=c.loop_warmup_s + c.loop_duration_s + 120,
@@ -334,6 +597,7 @@ class Runner:
         cpu = raw["cpu_s"]
         peak = raw["gateway_peak_rss_kib"]
         return {
+            "gateway_name": gateway,
             "owner_latency_ms": latency_ms,
             "concurrency": concurrency,
             "repeat": repeat,
@@ -347,6 +611,9 @@ class Runner:
             "error_samples": raw["error_samples"],
             "customers_found": raw["customers_found"],
             "cpu_s": cpu,
+            "idle_gateways_cpu_s": sum(
+                seconds or 0.0 for name, seconds in cpu.items() if name.startswith("idle:")
+            ),
             "gateway_cpu_per_request_ms": _per_request_ms(cpu["gateway"], raw["completed"]),
             "others_cpu_pct": None if cpu["others"] is None else 100 * cpu["others"] / window,
             "steal_cpu_pct": None if cpu["steal"] is None else 100 * cpu["steal"] / window,
@@ -360,8 +627,9 @@ class Runner:
 
     # ------------------------------------------------------------------ scenario 4
 
-    def call_comes_in(self, owners: procs.Service, gateway: procs.Service) -> dict[str, Any]:
+    def call_comes_in(self, system: System) -> dict[str, Any]:
         c = self.config
+        owners, gateway = system.owners, system.gateways["ours"]
         if math.gcd(c.call_floor_every, len(CALLERS)) != 1:
             raise ValueError(
                 f"call_floor_every={c.call_floor_every} would leave some of the "
@@ -438,6 +706,8 @@ def run(config: Config, repo: Path, out_dir: Path) -> dict[str, Any]:
     described = machine.describe(repo)  # before this process is pinned to one core
     runner = Runner(config, repo, out_dir)
     runner.pinning.pin_self()
+    with runner.timed("peer install check"):
+        peer_status = runner.prepare_peer()
     results: dict[str, Any] = {
         "config": asdict(config),
         "machine": described,
@@ -446,67 +716,41 @@ def run(config: Config, repo: Path, out_dir: Path) -> dict[str, Any]:
             "note": runner.pinning.note,
             "affinity": {},
         },
+        # Ours: scenarios 0 to 4.
         "round_trips": [],
         "caller_screen": [],
         "owner_requests": [],
         "closed_loop": [],
         "call_comes_in": [],
+        # The peer and the naive baseline: scenarios 1 to 3, in the same shape.
+        "peer": {
+            "status": peer_status,
+            "caller_screen": [],
+            "owner_requests": [],
+            "closed_loop": [],
+        },
+        "naive": {"caller_screen": [], "owner_requests": [], "closed_loop": []},
+        "same_data": {},
+        "plan_requests": PLAN_REQUESTS,
         "timings_s": runner.timings,
     }
 
-    def at_latency(latency_ms: int) -> Callable[[procs.Service, procs.Service], None]:
-        def body(owners: procs.Service, gateway: procs.Service) -> None:
-            results["pinning"]["affinity"][f"owners at {latency_ms} ms"] = runner.affinity
+    def figures(gateway: str) -> dict[str, Any]:
+        return results if gateway == "ours" else results[gateway]
+
+    for latency_ms in config.latencies():
+        with runner.system(latency_ms, config.gateways_at(latency_ms)) as system:
+            results["pinning"]["affinity"][f"owners at {latency_ms} ms"] = {
+                "owners": system.owners.affinity,
+                **{name: service.affinity for name, service in system.gateways.items()},
+            }
+            if latency_ms == config.owner_latency_ms and len(system.gateways) > 1:
+                with runner.timed("same data"):
+                    results["same_data"] = runner.same_data(system)
             for repeat in range(config.repeats):
-                if latency_ms == config.owner_latency_ms:
-                    _log(f"repeat {repeat + 1}: round trips")
-                    with runner.timed("round_trips"):
-                        results["round_trips"].append(runner.round_trips(owners, gateway))
-                    _log(f"repeat {repeat + 1}: caller screen")
-                    with runner.timed("caller_screen"):
-                        screen = runner.caller_screen(owners, gateway)
-                    results["caller_screen"].append(screen)
-                    _report_errors("caller screen", screen["errors"])
-                    _log(f"repeat {repeat + 1}: owner requests per query")
-                    with runner.timed("owner_requests"):
-                        rows = runner.owner_requests(owners, gateway, repeat)
-                    results["owner_requests"].append(rows)
-                    for row in rows:
-                        _report_errors(f"owner requests, N={row['size']}", row["errors"])
-                if latency_ms in config.loop_latencies_ms:
-                    for concurrency in config.loop_concurrency:
-                        _log(
-                            f"repeat {repeat + 1}: closed loop, owners at {latency_ms} ms, "
-                            f"concurrency {concurrency}"
-                        )
-                        with runner.timed("closed_loop"):
-                            loop = runner.closed_loop(
-                                owners,
-                                gateway,
-                                latency_ms=latency_ms,
-                                concurrency=concurrency,
-                                repeat=repeat,
-                            )
-                        results["closed_loop"].append(loop)
-                        _report_errors(
-                            f"closed loop {latency_ms} ms / {concurrency}",
-                            {k: v for k, v in loop["outcomes"].items() if k != "ok"},
-                        )
-                if latency_ms == config.call_latency_ms:
-                    _log(f"repeat {repeat + 1}: the call comes in, owners at {latency_ms} ms")
-                    with runner.timed("call_comes_in"):
-                        call = runner.call_comes_in(owners, gateway)
-                    results["call_comes_in"].append(call)
-                    _report_errors("the call comes in", call["errors"])
-                    _report_errors("the call comes in (warm-up)", call["warmup_errors"])
-
-        return body
-
-    latencies = list(
-        dict.fromkeys([config.owner_latency_ms, *config.loop_latencies_ms, config.call_latency_ms])
-    )
-    for latency_ms in latencies:
-        runner.with_system(latency_ms, at_latency(latency_ms))
+                for gateway in rotated(list(system.gateways), repeat):
+                    _measure(runner, system, gateway, repeat, figures(gateway))
+    results["peer"]["status"]["reason"] = runner.peer_reason
     results["duration_s"] = time.monotonic() - started
     _log(
         "time per phase: "
@@ -517,19 +761,62 @@ def run(config: Config, repo: Path, out_dir: Path) -> dict[str, Any]:
     return results
 
 
-def _error_totals(results: dict[str, Any]) -> tuple[int, int]:
-    """Errors and measured GraphQL requests over every scenario of the run."""
-    errors = requests = 0
-    for run in [*results["caller_screen"], *results["call_comes_in"]]:
-        errors += _error_count(run["errors"])
-        requests += int(run["gateway"]["n"])
-    for rows in results["owner_requests"]:
+def _measure(
+    runner: Runner, system: System, gateway: str, repeat: int, into: dict[str, Any]
+) -> None:
+    """One repeat of every scenario `gateway` has at the system's owner latency."""
+    config = runner.config
+    latency_ms = system.latency_ms
+    step = f"repeat {repeat + 1}, {gateway}"
+    selected = gateway in config.gateways  # else started for scenario 4 alone
+    if selected and latency_ms == config.owner_latency_ms:
+        if gateway == "ours":
+            _log(f"{step}: round trips")
+            with runner.timed("round_trips"):
+                into["round_trips"].append(runner.round_trips(system, gateway))
+        _log(f"{step}: caller screen")
+        with runner.timed(f"caller_screen:{gateway}"):
+            screen = runner.caller_screen(system, gateway)
+        into["caller_screen"].append(screen)
+        _report_errors(f"{gateway} caller screen", screen["errors"])
+        _log(f"{step}: owner requests per query")
+        with runner.timed(f"owner_requests:{gateway}"):
+            rows = runner.owner_requests(system, gateway, repeat)
+        into["owner_requests"].append(rows)
         for row in rows:
-            errors += _error_count(row["errors"])
-            requests += int(row["latency"]["n"])
-    for loop in results["closed_loop"]:
-        errors += int(loop["errors"])
-        requests += int(loop["completed"])
+            _report_errors(f"{gateway} owner requests, N={row['size']}", row["errors"])
+    for concurrency in config.loops(gateway, latency_ms) if selected else []:
+        _log(f"{step}: closed loop, owners at {latency_ms} ms, concurrency {concurrency}")
+        with runner.timed(f"closed_loop:{gateway}"):
+            loop = runner.closed_loop(system, gateway, concurrency=concurrency, repeat=repeat)
+        into["closed_loop"].append(loop)
+        _report_errors(
+            f"{gateway} closed loop {latency_ms} ms / {concurrency}",
+            {k: v for k, v in loop["outcomes"].items() if k != "ok"},
+        )
+    if gateway == "ours" and config.call_scenario and latency_ms == config.call_latency_ms:
+        _log(f"{step}: the call comes in, owners at {latency_ms} ms")
+        with runner.timed("call_comes_in"):
+            call = runner.call_comes_in(system)
+        into["call_comes_in"].append(call)
+        _report_errors("the call comes in", call["errors"])
+        _report_errors("the call comes in (warm-up)", call["warmup_errors"])
+
+
+def _error_totals(results: dict[str, Any]) -> tuple[int, int]:
+    """Errors and measured GraphQL requests over every scenario and gateway of the run."""
+    errors = requests = 0
+    for figures in (results, results["peer"], results["naive"]):
+        for run in [*figures["caller_screen"], *figures.get("call_comes_in", [])]:
+            errors += _error_count(run["errors"])
+            requests += int(run["gateway"]["n"])
+        for rows in figures["owner_requests"]:
+            for row in rows:
+                errors += _error_count(row["errors"])
+                requests += int(row["latency"]["n"])
+        for loop in figures["closed_loop"]:
+            errors += int(loop["errors"])
+            requests += int(loop["completed"])
     return errors, requests
 
 
