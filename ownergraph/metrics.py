@@ -72,6 +72,10 @@ class Metrics:
             registry=self.registry,
         )
         self._operations: set[str] = set()
+        # Labelled children, looked up once: `labels()` takes a lock and builds a key
+        # on every call, and there are several per owner call.
+        self._calls: dict[tuple[str, str, str], Counter] = {}
+        self._owners: dict[str, tuple[Histogram, Histogram]] = {}
 
     def watch(self, gateway: Gateway) -> None:
         """Report the breakers of `gateway`'s owners at every scrape."""
@@ -79,10 +83,21 @@ class Metrics:
 
     def record(self, call: Call) -> None:
         """An owner call ended (`sources.CallObserver`)."""
-        self.owner_calls.labels(call.system, call.entity, call.status).inc()
+        key = (call.system, call.entity, call.status)
+        counter = self._calls.get(key)
+        if counter is None:
+            counter = self._calls[key] = self.owner_calls.labels(*key)
+        counter.inc()
         if call.sent:
-            self.owner_latency.labels(call.system).observe(call.ended - call.started)
-            self.batch_keys.labels(call.system).observe(call.keys)
+            histograms = self._owners.get(call.system)
+            if histograms is None:
+                histograms = self._owners[call.system] = (
+                    self.owner_latency.labels(call.system),
+                    self.batch_keys.labels(call.system),
+                )
+            latency, keys = histograms
+            latency.observe(call.ended - call.started)
+            keys.observe(call.keys)
 
     def operation(self, name: str | None) -> str:
         if name is None:
