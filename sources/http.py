@@ -14,7 +14,6 @@ cookies or auth beyond the system's fixed headers, so nothing is lost.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from importlib.metadata import PackageNotFoundError, version
@@ -22,6 +21,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
+import orjson
 
 
 def _user_agent() -> bytes:
@@ -32,7 +32,7 @@ def _user_agent() -> bytes:
 
 
 _USER_AGENT = _user_agent()
-_JSON = b"application/json"
+_JSON = "application/json"
 # Characters a path and query may hold once escaped (RFC 3986), nothing to escape.
 _ESCAPED = re.compile(r"[A-Za-z0-9\-._~%!$&'()*+,;=:@/?]*")
 
@@ -54,10 +54,13 @@ class OwnerClient:
         self._parts = parts if hasattr(parts, "_replace") and parts.path in ("", "/") else None
         self.transport = transport
         fixed = {"accept": "application/json", **{k.lower(): v for k, v in (headers or {}).items()}}
-        self._headers: list[tuple[bytes, bytes]] = [
-            (b"user-agent", _USER_AGENT),
-            *((name.encode(), value.encode()) for name, value in fixed.items()),
-        ]
+        # Normalised once: httpx copies a Headers object cheaply, a list it parses again.
+        self._headers = httpx.Headers(
+            [
+                (b"user-agent", _USER_AGENT),
+                *((name.encode(), value.encode()) for name, value in fixed.items()),
+            ]
+        )
         self._timeout = httpx.Timeout(timeout).as_dict()
 
     def request(
@@ -72,19 +75,18 @@ class OwnerClient:
     ) -> httpx.Request:
         """A request for `path` (relative to the base URL), ready for `send`."""
         query = urlencode(params, safe=",") if params else None
-        header_list = list(self._headers)
-        if headers:
-            header_list += [(name.encode(), value.encode()) for name, value in headers.items()]
+        request_headers = self._headers
         content = None
+        if headers or json_body is not None:
+            request_headers = self._headers.copy()
+            request_headers.update(headers or {})
         if json_body is not None:
-            content = json.dumps(
-                json_body, ensure_ascii=False, separators=(",", ":"), allow_nan=False
-            ).encode()
-            header_list.append((b"content-type", _JSON))
+            content = orjson.dumps(json_body)
+            request_headers["content-type"] = _JSON
         return httpx.Request(
             method,
             self._url(path, query),
-            headers=header_list,
+            headers=request_headers,
             content=content,
             extensions={"timeout": self._timeout, **(extensions or {})},
         )

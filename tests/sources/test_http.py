@@ -54,6 +54,16 @@ def test_fixed_headers_and_a_json_body() -> None:
     assert request.read() == '{"subject":"é"}'.encode()
 
 
+def test_requests_do_not_share_their_headers() -> None:
+    owner = client()
+    first = owner.request("POST", "/tickets", json_body={}, headers={"Idempotency-Key": "k1"})
+    second = owner.request("GET", "/tickets/T1")
+    assert first.headers["idempotency-key"] == "k1"
+    assert "idempotency-key" not in second.headers
+    assert "content-length" not in second.headers
+    assert second.headers["host"] == "127.0.0.1:8101"
+
+
 async def test_send_reads_the_whole_answer() -> None:
     owner = OwnerClient(
         "http://crm.test", httpx.MockTransport(lambda r: httpx.Response(201, json={"id": "T1"}))
