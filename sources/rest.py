@@ -132,6 +132,9 @@ class RestSource:
         asking = _Asking(observer, deadline)
         if spec.batch is not None:
             size = self.config.max_batch
+            if len(keys) <= size:
+                # One batch: awaited in place, not wrapped in a task one loop turn later.
+                return await self._fetch_batch(spec, keys, params, asking)
             chunks = [keys[i : i + size] for i in range(0, len(keys), size)]
             parts = await asyncio.gather(
                 *(self._fetch_batch(spec, chunk, params, asking) for chunk in chunks)
