@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from aiodataloader import DataLoader
+from aiodataloader import DataLoader, dispatch_queue
 
 from sources import CallObserver, Deadline, OwnerError, RestSource
 
@@ -127,6 +127,18 @@ class OwnerLoader(DataLoader[str, Any]):
                 self.kept.put(cache_key, value, now)
             results[index] = value
         return results
+
+    def dispatch_now(self) -> None:
+        """Ask the owner for the queued keys now.
+
+        aiodataloader sends a batch three loop turns after its first key
+        (a callback, then a task, then another task), behind whatever else is
+        ready. Right after the first wave, that is the executor completing
+        every field the first wave brought: the second wave would wait for
+        it. The dispatch it had scheduled later finds an empty queue.
+        """
+        if self._queue:
+            dispatch_queue(self)
 
     def _cache_key(self, key: str) -> tuple[str, str, Params, str]:
         return (self.source.name, self.entity, self.params, key)

@@ -19,7 +19,7 @@ from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 
 from sources import OwnerError
 
-from .context import Context, Params
+from .context import Context, OwnerLoader, Params
 from .errors import BadUserInput, Forbidden
 from .freshness import Stale
 from .plan import FieldPlan
@@ -121,11 +121,14 @@ async def key_of(context: Context, plan: FieldPlan, root: EntityRef) -> str | No
 
 
 def prefetch(context: Context, refs: Sequence[EntityRef], selections: Iterable[Selection]) -> None:
-    """Start loading what `selections` of `refs` will need from owners keyed by the id.
+    """Start loading what `selections` of `refs` will need from their owners.
 
     The identity owner is asked whether the customers exist; meanwhile the
     other owners are already being asked, so that no owner waits for another
-    unless its key comes from it.
+    unless its key comes from it. An owner keyed by another owner's field
+    (the ERP by the CRM's `erpCode`) is asked from the callback of that
+    field's load: the moment the key arrives, before the executor goes on
+    to complete what the first wave brought.
     """
     if not refs or not context.gateway.batching:
         return
@@ -135,16 +138,64 @@ def prefetch(context: Context, refs: Sequence[EntityRef], selections: Iterable[S
             plan = context.plan.field(type_name, selected.name)
         except KeyError:
             continue
-        if not plan.allowed or plan.ownership.entity is None or plan.ownership.key != "id":
+        if not plan.allowed or plan.ownership.entity is None:
             continue
         try:
             params = params_for(plan, _literal_numbers(plan, selected.arguments))
         except BadUserInput:
             continue  # the field's own resolver reports it, with its path
         loader = context.loader(plan, params)
+        if plan.ownership.key == "id":
+            for ref in refs:
+                loader.load(ref.id).add_done_callback(_retrieve)
+            continue
+        key_plan = context.plan.field(plan.ownership.type_name, plan.ownership.key)
+        if key_plan.ownership.key != "id" or key_plan.ownership.entity is None:
+            continue  # a key two hops away: its resolver finds it
+        key_loader = context.loader(key_plan)
+        wave = _SecondWave(loader, key_plan, len(refs))
         for ref in refs:
-            future = loader.load(ref.id)
-            future.add_done_callback(_retrieve)
+            key_loader.load(ref.id).add_done_callback(wave.keyed)
+
+
+class _SecondWave:
+    """Loads from `loader` under the keys `key_plan` reads from the key owner's records.
+
+    Each of `pending` key loads calls `keyed` when its record arrives (they
+    all arrive in one batch); after the last, the batch goes out at once,
+    before the executor turns to what the first wave brought. The field's
+    resolver reads the same key and awaits the same load, and it reports
+    whatever went wrong with its path: here a failure only means no head start.
+    """
+
+    def __init__(self, loader: OwnerLoader, key_plan: FieldPlan, pending: int) -> None:
+        self.loader = loader
+        self.key_plan = key_plan
+        self.pending = pending
+
+    def keyed(self, future: asyncio.Future[Any]) -> None:
+        try:
+            key = self._key(future)
+            if key is not None:
+                self.loader.load(key).add_done_callback(_retrieve)
+        finally:
+            self.pending -= 1
+            if self.pending == 0:
+                self.loader.dispatch_now()
+
+    def _key(self, future: asyncio.Future[Any]) -> str | None:
+        if future.cancelled() or future.exception() is not None:
+            return None
+        record = future.result()
+        if isinstance(record, Stale):
+            record = record.value
+        if record is None:
+            return None
+        try:
+            key = self.key_plan.value(record)
+        except Exception:
+            return None
+        return None if key is None else str(key)
 
 
 def _literal_numbers(plan: FieldPlan, arguments: Mapping[str, Any]) -> dict[str, Any]:

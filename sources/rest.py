@@ -127,6 +127,8 @@ class RestSource:
         deadline: Deadline | None = None,
     ) -> list[Result]:
         """Read `keys` of `entity`, batched as the system allows, all batches at once."""
+        if not keys:
+            return []
         spec = self.config.entities[entity]
         params = params or {}
         asking = _Asking(observer, deadline)

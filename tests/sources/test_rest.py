@@ -109,6 +109,12 @@ async def test_batch_get_returns_one_result_per_key_in_key_order() -> None:
     assert [r.url.path for r in seen[1:]] == ["/customers/C99999"]
 
 
+async def test_no_keys_is_no_call() -> None:
+    source, seen = make_source(customers_reply)
+    assert await source.fetch("customer", []) == []
+    assert seen == []
+
+
 async def test_batches_are_split_at_max_batch_and_sent_together() -> None:
     source, seen = make_source(customers_reply, max_batch=2)
     results = await source.fetch("customer", ["C1", "C2", "C3", "C4", "C5"])
