@@ -5,12 +5,15 @@ from __future__ import annotations
 import copy
 import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import strawberry
+from cachetools import LRUCache
 from graphql import GraphQLError, GraphQLObjectType
-from strawberry.extensions import MaskErrors, ParserCache, SchemaExtension, ValidationCache
+from strawberry.extensions import MaskErrors, ParserCache, SchemaExtension
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema import validate_document
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types import ExecutionContext
 
@@ -37,6 +40,40 @@ class ClientErrors(MaskErrors):
         masked = super().anonymise_error(error)
         masked.extensions = {"code": "INTERNAL_SERVER_ERROR"}
         return masked
+
+
+VALIDATED_DOCUMENTS = 256
+"""Distinct query texts whose validation is kept (least recently used go first)."""
+
+
+def validation_cache(maxsize: int = VALIDATED_DOCUMENTS) -> type[SchemaExtension]:
+    """A validation cache keyed by the query's text and the rules, for one schema.
+
+    strawberry's ValidationCache keys its LRU on the parsed document itself,
+    and graphql-core's AST nodes are frozen dataclasses: every request hashed
+    the whole tree again (about 70 nodes for the caller screen). A string's
+    hash is computed once; the same text is the same document (ParserCache),
+    so it validates the same. A document given already parsed is validated
+    every time.
+    """
+    results: LRUCache[tuple[str, tuple[Any, ...]], list[GraphQLError]] = LRUCache(maxsize)
+
+    class ValidatedByText(SchemaExtension):
+        def on_validate(self) -> Iterator[None]:
+            context = self.execution_context
+            rules = tuple(context.validation_rules)
+            document = context.graphql_document
+            assert document is not None  # parsing comes first
+            key = (context.query, rules) if context.query is not None else None
+            errors = results.get(key) if key is not None else None
+            if errors is None:
+                errors = validate_document(context.schema._schema, document, rules)
+                if key is not None:
+                    results[key] = errors
+            context.pre_execution_errors = errors
+            yield
+
+    return ValidatedByText
 
 
 class CustomerSchema(strawberry.Schema):
@@ -97,7 +134,7 @@ def build_graph(
         extensions=[
             *extensions,
             ParserCache,
-            ValidationCache,
+            validation_cache(),
             OwnersExtension,
             ClientErrors,
         ],
