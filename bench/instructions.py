@@ -16,12 +16,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
@@ -76,7 +74,8 @@ def count(query: str, requests: int, concurrency: int, warmup: int = 10) -> floa
             # Under valgrind everything is slow: give requests all the time they need.
             env.update(procs.GATEWAY_ENV, OWNERGRAPH_DEADLINE_MS="120000")
             result = out / "callgrind.out"
-            gateway = subprocess.Popen(
+            process, log = procs._spawn(
+                "gateway",
                 [
                     "valgrind",
                     "--tool=callgrind",
@@ -91,13 +90,13 @@ def count(query: str, requests: int, concurrency: int, warmup: int = 10) -> floa
                     "--demo-keys",
                 ],
                 cwd=REPO,
-                env={**os.environ, **env},
-                stdout=(out / "gateway.log").open("wb"),
-                stderr=subprocess.STDOUT,
+                log_path=out / "gateway.log",
+                env=env,
             )
             url = f"http://127.0.0.1:{port}"
+            gateway = procs.Service("gateway", process, {"gateway": url}, log)
             try:
-                _wait(url, gateway)
+                procs._wait_healthy(gateway)
                 for _ in range(warmup):
                     _post(url, body)
                 _control(gateway.pid, "on")
@@ -105,8 +104,7 @@ def count(query: str, requests: int, concurrency: int, warmup: int = 10) -> floa
                     list(pool.map(lambda _: _post(url, body), range(requests)))
                 _control(gateway.pid, "off")
             finally:
-                gateway.terminate()
-                gateway.wait(timeout=120)
+                gateway.stop()
             return _total(result) / requests
 
 
@@ -114,19 +112,6 @@ def _control(pid: int, instrumentation: str) -> None:
     subprocess.run(
         ["callgrind_control", "-i", instrumentation, str(pid)], check=True, capture_output=True
     )
-
-
-def _wait(url: str, gateway: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:
-        if gateway.poll() is not None:
-            raise RuntimeError("the gateway exited during start-up under valgrind")
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=5):
-                return
-        except (urllib.error.URLError, OSError):
-            time.sleep(1)
-    raise RuntimeError("the gateway did not start under valgrind in 10 minutes")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -114,6 +114,11 @@ async def key_of(context: Context, plan: FieldPlan, root: EntityRef) -> str | No
         # Without the crosswalk the owner cannot be asked at all.
         context.report.skip(plan.owner)
         raise
+    return _key_in(key_plan, record)
+
+
+def _key_in(key_plan: FieldPlan, record: Any) -> str | None:
+    """The key `key_plan` reads from the key owner's `record` (None: no record, no key)."""
     if isinstance(record, Stale):
         record = record.value  # the key is the owner's last known; what it keys is read live
     value = key_plan.value(record) if record is not None else None
@@ -186,16 +191,10 @@ class _SecondWave:
     def _key(self, future: asyncio.Future[Any]) -> str | None:
         if future.cancelled() or future.exception() is not None:
             return None
-        record = future.result()
-        if isinstance(record, Stale):
-            record = record.value
-        if record is None:
-            return None
         try:
-            key = self.key_plan.value(record)
+            return _key_in(self.key_plan, future.result())
         except Exception:
             return None
-        return None if key is None else str(key)
 
 
 def _literal_numbers(plan: FieldPlan, arguments: Mapping[str, Any]) -> dict[str, Any]:
