@@ -18,9 +18,9 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 from strawberry.extensions import DisableIntrospection, SchemaExtension
 
-from resolvers import Context, Gateway, iso
-from schema import Ownership, build_graph, load_ownership
-from sources import SystemConfig, default_transport, open_source
+from ownergraph.resolvers import Context, Gateway, iso
+from ownergraph.schema import Ownership, build_graph, load_ownership
+from ownergraph.sources import SystemConfig, default_transport, open_source
 
 from .audit import AuditLog, audit_extension
 from .auth import ApiKey, Authenticator, JWTConfig, demo_keys, load_keys_file

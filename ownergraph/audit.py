@@ -33,8 +33,8 @@ from graphql import (
 )
 from strawberry.extensions import SchemaExtension
 
-from resolvers import Context, iso
-from schema import Ownership
+from ownergraph.resolvers import Context, iso
+from ownergraph.schema import Ownership
 
 
 class AuditLog:

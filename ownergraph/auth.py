@@ -22,7 +22,7 @@ import jwt
 import yaml
 from cachetools import TTLCache
 
-from resolvers import Viewer
+from ownergraph.resolvers import Viewer
 
 from .errors import Unauthenticated
 

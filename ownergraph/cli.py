@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import uvicorn
 
-from schema import Graph, Ownership, OwnershipError, build_graph, load_ownership
-from schema.drift import find_drift
+from ownergraph.schema import Graph, Ownership, OwnershipError, build_graph, load_ownership
+from ownergraph.schema.drift import find_drift
 
 from .auth import DEMO_KEYS, KeysFileError, hash_key, new_key
 from .graphiql import SAMPLE_QUERY

@@ -14,7 +14,7 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from sources import Deadline
+from ownergraph.sources import Deadline
 
 HEADER = "x-deadline-ms"
 PROFILE_HEADER = "x-deadline-profile"

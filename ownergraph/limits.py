@@ -34,8 +34,8 @@ from graphql import (
 )
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter, SchemaExtension
 
-from resolvers import MAX_LIST
-from schema import Ownership
+from ownergraph.resolvers import MAX_LIST
+from ownergraph.schema import Ownership
 
 OWNER_FIELD_COST = 10
 """What an owner-backed field costs per parent object; any other field costs 1."""

@@ -17,8 +17,8 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from strawberry.extensions import SchemaExtension
 
-from resolvers import Gateway
-from sources import Call
+from ownergraph.resolvers import Gateway
+from ownergraph.sources import Call
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 _MAX_OPERATIONS = 100

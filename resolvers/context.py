@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 from aiodataloader import DataLoader, dispatch_queue
 
-from sources import CallObserver, Deadline, OwnerError, RestSource
+from ownergraph.sources import CallObserver, Deadline, OwnerError, RestSource
 
 from .freshness import RecordCache, Stale
 from .plan import FieldPlan, Plan
 from .report import OwnerReport
 
 if TYPE_CHECKING:
-    from schema.ownership import Ownership
+    from ownergraph.schema.ownership import Ownership
 
 Params = tuple[tuple[str, str | int], ...]
 

@@ -8,7 +8,7 @@ from typing import Any
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
-from sources import OwnerError
+from ownergraph.sources import OwnerError
 
 from .context import Context
 from .errors import BadUserInput, Forbidden

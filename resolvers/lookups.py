@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import phonenumbers
 
-from sources import OwnerError
+from ownergraph.sources import OwnerError
 
 from .context import Context
 from .errors import BadUserInput, Forbidden
@@ -20,7 +20,7 @@ from .owned import MAX_LIST, EntityRef, Info, load_record, prefetch, selected
 from .plan import FieldPlan
 
 if TYPE_CHECKING:
-    from schema.ownership import Lookup
+    from ownergraph.schema.ownership import Lookup
 
 CUSTOMER = "Customer"
 MAX_ID_LENGTH = 64

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sources import OwnerError, dig
+from ownergraph.sources import OwnerError, dig
 
 BEST_AT_LEAST = 0.5
 """A match must be at least this sure to be `best`..."""

@@ -17,7 +17,7 @@ from enum import Enum
 from typing import Any
 from urllib.parse import quote
 
-from sources import OwnerError, dig
+from ownergraph.sources import OwnerError, dig
 
 from .errors import BadUserInput, Forbidden
 from .lookups import CUSTOMER, MAX_ID_LENGTH, normalise_email, normalise_phone

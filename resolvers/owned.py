@@ -17,7 +17,7 @@ from typing import Any
 import strawberry
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
 
-from sources import OwnerError
+from ownergraph.sources import OwnerError
 
 from .context import Context, OwnerLoader, Params
 from .errors import BadUserInput, Forbidden

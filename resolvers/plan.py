@@ -27,12 +27,12 @@ from graphql import (
     Undefined,
 )
 
-from sources import OwnerBadResponse, dig
+from ownergraph.sources import OwnerBadResponse, dig
 
 from .errors import Forbidden
 
 if TYPE_CHECKING:
-    from schema.ownership import FieldOwnership, Ownership
+    from ownergraph.schema.ownership import FieldOwnership, Ownership
 
 Getter = Callable[[Any], Any]
 _CENT = Decimal("0.01")

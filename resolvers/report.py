@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sources import Call, CallObserver
+from ownergraph.sources import Call, CallObserver
 
 # Worst first: a system that failed once in a request reports that failure.
 _SEVERITY = {"deadline": 5, "timeout": 4, "unavailable": 3, "error": 2, "ok": 1}

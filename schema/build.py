@@ -17,7 +17,7 @@ from strawberry.schema.schema import validate_document
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types import ExecutionContext
 
-from resolvers import OwnersExtension, Plan, compile_plan, is_expected, should_mask_error
+from ownergraph.resolvers import OwnersExtension, Plan, compile_plan, is_expected, should_mask_error
 
 from .binding import check_binding
 from .directives import Owner

@@ -23,7 +23,7 @@ from graphql import (
     GraphQLSchema,
 )
 
-from sources import Endpoint, EntityConfig
+from ownergraph.sources import Endpoint, EntityConfig
 
 from .ownership import FieldOwnership, Ownership
 

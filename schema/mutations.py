@@ -11,8 +11,8 @@ from typing import Annotated
 
 import strawberry
 
-import resolvers
-from resolvers import Info
+from ownergraph import resolvers
+from ownergraph.resolvers import Info
 
 from .types import Channel, Customer, Direction, Interaction, Ticket, TicketPriority
 

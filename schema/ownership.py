@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from sources import BreakerConfig, Endpoint, EntityConfig, SystemConfig
+from ownergraph.sources import BreakerConfig, Endpoint, EntityConfig, SystemConfig
 
 DATA_CLASSES = ("none", "contact", "personal", "financial")
 LOOKUP_KINDS = ("phone", "email")

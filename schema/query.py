@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import strawberry
 
-import resolvers
-from resolvers import MAX_LIST, Info
+from ownergraph import resolvers
+from ownergraph.resolvers import MAX_LIST, Info
 
 from .types import CallerLookup, Customer, CustomerMatch
 

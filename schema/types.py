@@ -15,8 +15,8 @@ from typing import Annotated, Any
 
 import strawberry
 
-import resolvers
-from resolvers import owned_value
+from ownergraph import resolvers
+from ownergraph.resolvers import owned_value
 
 from .scalars import Money
 

@@ -17,8 +17,8 @@ from starlette.routing import Mount
 
 from ownergraph import Settings, SettingsError, create_app
 from ownergraph.demo import SYSTEMS, create_owner_app
+from ownergraph.schema import OwnershipError
 from ownergraph.settings import DEMO
-from schema import OwnershipError
 
 ROOT = Path(__file__).resolve().parents[2]
 BACKOFFICE = {"Authorization": "Bearer demo-backoffice"}

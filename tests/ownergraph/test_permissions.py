@@ -21,7 +21,7 @@ from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType
 from ownergraph import Settings, create_app
 from ownergraph.auth import DEMO_KEYS
 from ownergraph.demo import SYSTEMS, create_owner_app
-from schema import FieldOwnership, load_ownership
+from ownergraph.schema import FieldOwnership, load_ownership
 
 ROOT = Path(__file__).resolve().parents[2]
 OWNERSHIP = load_ownership(ROOT / "ownership.yaml")
@@ -80,7 +80,7 @@ def selection(field: FieldOwnership) -> str:
 
 @functools.cache
 def _graph_types() -> dict[str, GraphQLObjectType]:
-    from schema import build_graph
+    from ownergraph.schema import build_graph
 
     schema = build_graph(OWNERSHIP).schema._schema
     return {name: t for name, t in schema.type_map.items() if isinstance(t, GraphQLObjectType)}

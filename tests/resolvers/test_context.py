@@ -8,9 +8,9 @@ from pathlib import Path
 
 import httpx
 
-from resolvers import Context, Gateway, RecordCache
-from schema import build_graph, load_ownership
-from sources import open_source
+from ownergraph.resolvers import Context, Gateway, RecordCache
+from ownergraph.schema import build_graph, load_ownership
+from ownergraph.sources import open_source
 
 ROOT = Path(__file__).resolve().parents[2]
 GRAPH = build_graph(load_ownership(ROOT / "ownership.yaml"))

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from resolvers.matching import Evidence, best, evidence, merge
-from sources import OwnerUnavailable
+from ownergraph.resolvers.matching import Evidence, best, evidence, merge
+from ownergraph.sources import OwnerUnavailable
 
 
 def test_owners_agreeing_on_one_customer_make_one_surer_match() -> None:

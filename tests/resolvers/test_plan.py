@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from resolvers import Record
-from schema import build_graph, load_ownership
-from schema.types import Channel, InvoiceStatus
-from sources import OwnerBadResponse
+from ownergraph.resolvers import Record
+from ownergraph.schema import build_graph, load_ownership
+from ownergraph.schema.types import Channel, InvoiceStatus
+from ownergraph.sources import OwnerBadResponse
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAN = build_graph(load_ownership(ROOT / "ownership.yaml")).plan
@@ -102,7 +102,7 @@ def test_a_list_field_that_is_not_a_list_is_a_bad_response() -> None:
 
 
 def test_arguments_reach_the_owner_in_its_own_words() -> None:
-    from resolvers.owned import params_for
+    from ownergraph.resolvers.owned import params_for
 
     interactions = PLAN.field("Customer", "interactions")
     assert params_for(interactions, {"channel": Channel.PHONE, "first": 5}) == (
@@ -119,8 +119,8 @@ def test_arguments_reach_the_owner_in_its_own_words() -> None:
 
 @pytest.mark.parametrize("first", [0, -1, 101])
 def test_first_is_bounded(first: int) -> None:
-    from resolvers import BadUserInput
-    from resolvers.owned import params_for
+    from ownergraph.resolvers import BadUserInput
+    from ownergraph.resolvers.owned import params_for
 
     with pytest.raises(BadUserInput, match="between 1 and 100") as caught:
         params_for(PLAN.field("Customer", "tickets"), {"first": first})
@@ -128,8 +128,8 @@ def test_first_is_bounded(first: int) -> None:
 
 
 def test_an_enum_value_the_owner_does_not_know_is_refused_before_asking() -> None:
-    from resolvers import BadUserInput
-    from resolvers.owned import params_for
+    from ownergraph.resolvers import BadUserInput
+    from ownergraph.resolvers.owned import params_for
 
     with pytest.raises(BadUserInput, match="contactcenter has no WEB values") as caught:
         params_for(PLAN.field("Customer", "interactions"), {"channel": Channel.WEB})

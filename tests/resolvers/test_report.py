@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from resolvers import OwnerReport
-from sources import Call
+from ownergraph.resolvers import OwnerReport
+from ownergraph.sources import Call
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 

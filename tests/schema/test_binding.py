@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from schema import OwnershipError, build_graph, load_ownership, parse_ownership
+from ownergraph.schema import OwnershipError, build_graph, load_ownership, parse_ownership
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED_TEXT = (ROOT / "ownership.yaml").read_text()

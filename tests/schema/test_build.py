@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-import schema.build
-from schema import build_graph, load_ownership
+from ownergraph.schema import build as schema_build
+from ownergraph.schema import build_graph, load_ownership
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -17,13 +17,13 @@ async def test_a_text_is_validated_once_and_a_bad_one_refused_every_time(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     calls: list[Any] = []
-    validate = schema.build.validate_document
+    validate = schema_build.validate_document
 
     def counting(*args: Any) -> Any:
         calls.append(args)
         return validate(*args)
 
-    monkeypatch.setattr(schema.build, "validate_document", counting)
+    monkeypatch.setattr(schema_build, "validate_document", counting)
     graph = build_graph(load_ownership(ROOT / "ownership.yaml"))
     good = "{ __typename }"
     bad = "{ customer(id: 1) { nope } }"

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from schema import OwnershipError, load_ownership, parse_ownership
+from ownergraph.schema import OwnershipError, load_ownership, parse_ownership
 
 SHIPPED = Path(__file__).resolve().parents[2] / "ownership.yaml"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from graphql import GraphQLObjectType
 
-from schema import build_graph, load_ownership
+from ownergraph.schema import build_graph, load_ownership
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sources.breaker import CLOSED, HALF_OPEN, OPEN, BreakerConfig, CircuitBreaker
+from ownergraph.sources.breaker import CLOSED, HALF_OPEN, OPEN, BreakerConfig, CircuitBreaker
 
 
 class Clock:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sources.budget import RetryBudget
+from ownergraph.sources.budget import RetryBudget
 
 
 def test_retries_stay_within_the_ratio_of_calls_plus_the_reserve() -> None:

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from sources import OwnerClient
+from ownergraph.sources import OwnerClient
 
 
 def client(base_url: str = "http://127.0.0.1:8101") -> OwnerClient:

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from sources import (
+from ownergraph.sources import (
     Call,
     CircuitOpen,
     DeadlineExceeded,
@@ -24,8 +24,8 @@ from sources import (
     SystemConfig,
     open_source,
 )
-from sources.breaker import BreakerConfig
-from sources.deadline import Deadline
+from ownergraph.sources.breaker import BreakerConfig
+from ownergraph.sources.deadline import Deadline
 
 CUSTOMER = EntityConfig(
     name="customer",

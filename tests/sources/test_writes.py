@@ -8,7 +8,7 @@ import json
 import httpx
 import pytest
 
-from sources import (
+from ownergraph.sources import (
     OutcomeUnknown,
     OwnerNotFound,
     OwnerRejected,
@@ -16,8 +16,8 @@ from sources import (
     SystemConfig,
     open_source,
 )
-from sources.deadline import Deadline
-from sources.errors import DeadlineExceeded
+from ownergraph.sources.deadline import Deadline
+from ownergraph.sources.errors import DeadlineExceeded
 
 
 def helpdesk(handler: object, timeout: float = 1.0) -> tuple[object, list[httpx.Request]]:
