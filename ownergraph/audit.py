@@ -142,14 +142,32 @@ def _readable(ownership: Ownership, coordinate: str, roles: frozenset[str]) -> b
     return field is None or field.readable_by(roles)
 
 
-def _requested(
-    schema: GraphQLSchema, document: DocumentNode | None, operation_name: str | None
-) -> list[str]:
-    """Coordinates (`Type.field`) the operation selects, fragments included."""
-    if document is None:
-        return []
+class FieldCoordinates(Visitor):
+    """The coordinates (`Type.field`) a document selects, each node of its text visited once.
+
+    Fragments are visited where they are defined, never expanded where they
+    are spread: the walk stays linear in the document's size however its
+    fragments spread each other. `visited` counts the field nodes walked.
+    """
+
+    def __init__(self, type_info: TypeInfo) -> None:
+        super().__init__()
+        self.type_info = type_info
+        self.found: set[str] = set()
+        self.visited = 0
+
+    def enter_field(self, node: FieldNode, *_args: Any) -> None:
+        self.visited += 1
+        parent = self.type_info.get_parent_type()
+        if parent is not None and not node.name.value.startswith("__"):
+            self.found.add(f"{get_named_type(parent).name}.{node.name.value}")
+
+
+def requested(
+    schema: GraphQLSchema, document: DocumentNode, operation_name: str | None
+) -> FieldCoordinates:
+    """What the operation named `operation_name` (or the only one) selects, fragments included."""
     type_info = TypeInfo(schema)
-    found: set[str] = set()
     chosen = [
         d
         for d in document.definitions
@@ -157,15 +175,17 @@ def _requested(
         or operation_name is None
         or (d.name is not None and d.name.value == operation_name)
     ]
-
-    class Collect(Visitor):
-        def enter_field(self, node: FieldNode, *_args: Any) -> None:
-            parent = type_info.get_parent_type()
-            if parent is not None and not node.name.value.startswith("__"):
-                found.add(f"{get_named_type(parent).name}.{node.name.value}")
-
+    coordinates = FieldCoordinates(type_info)
     # The chosen operation and every fragment: a fragment only the other
     # operations of a multi-operation document use may be over-reported,
     # which errs on the side of accountability.
-    visit(document.__class__(definitions=tuple(chosen)), TypeInfoVisitor(type_info, Collect()))
-    return sorted(found)
+    visit(document.__class__(definitions=tuple(chosen)), TypeInfoVisitor(type_info, coordinates))
+    return coordinates
+
+
+def _requested(
+    schema: GraphQLSchema, document: DocumentNode | None, operation_name: str | None
+) -> list[str]:
+    if document is None:
+        return []
+    return sorted(requested(schema, document, operation_name).found)

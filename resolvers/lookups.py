@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import phonenumbers
+from graphql import GraphQLObjectType
 
 from ownergraph.sources import OwnerError
 
@@ -16,7 +17,7 @@ from .context import Context
 from .errors import BadUserInput, Forbidden
 from .freshness import Stale
 from .matching import Evidence, Match, best, evidence, merge
-from .owned import MAX_LIST, EntityRef, Info, load_record, prefetch, selected
+from .owned import MAX_LIST, EntityRef, Info, load_record, prefetch, selections_of
 from .plan import FieldPlan
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ async def _find(info: Info, ids: list[str]) -> list[EntityRef | None]:
     identity = _identity(context)
     refs = [EntityRef(CUSTOMER, i) for i in ids]
     context.customers.update(ids)
-    prefetch(context, refs, info.selected_fields[0].selections)
+    prefetch(context, refs, selections_of(info), info._raw_info.field_nodes, _customer_type(info))
     loader = context.loader(identity)
     records = await asyncio.gather(*(loader.load(i) for i in ids), return_exceptions=True)
     result: list[EntityRef | None] = []
@@ -67,6 +68,12 @@ def _check_id(argument: str, value: str) -> str:
     if len(value) > MAX_ID_LENGTH:
         raise BadUserInput(argument, f"a customer id has at most {MAX_ID_LENGTH} characters")
     return value
+
+
+def _customer_type(info: Info) -> GraphQLObjectType:
+    gql_type = info.schema._schema.type_map[CUSTOMER]
+    assert isinstance(gql_type, GraphQLObjectType)
+    return gql_type
 
 
 def _identity(context: Context) -> FieldPlan:
@@ -103,10 +110,15 @@ async def customer_by_phone(info: Info, phone: str) -> CallerLookup:
     )
     matches = [_as_match(m) for m in merge(found)]
     top = best(merge(found))
-    selections = info.selected_fields[0].selections
+    selections = selections_of(info)
+    nodes = info._raw_info.field_nodes
     refs = [m.customer for m in matches]
     prefetch(
-        context, refs, [*selected(selections, "best"), *selected(selections, "matches", "customer")]
+        context,
+        refs,
+        selections,
+        [*selections.under(nodes, "best"), *selections.under(nodes, "matches", "customer")],
+        _customer_type(info),
     )
     return CallerLookup(
         phone=e164,
@@ -124,10 +136,13 @@ async def customers_by_email(info: Info, email: str) -> list[CustomerMatch]:
         context, "email", address, context.gateway.ownership.lookups.get("email", ())
     )
     matches = [_as_match(m) for m in merge(found)]
+    selections = selections_of(info)
     prefetch(
         context,
         [m.customer for m in matches],
-        selected(info.selected_fields[0].selections, "customer"),
+        selections,
+        selections.under(info._raw_info.field_nodes, "customer"),
+        _customer_type(info),
     )
     return matches
 

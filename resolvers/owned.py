@@ -9,13 +9,12 @@ many customers a query touches, each owner is asked once per wave.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from enum import Enum
 from typing import Any
 
 import strawberry
-from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
+from graphql import FieldNode, GraphQLObjectType
 
 from ownergraph.sources import OwnerError
 
@@ -23,6 +22,7 @@ from .context import Context, OwnerLoader, Params
 from .errors import BadUserInput, Forbidden
 from .freshness import Stale
 from .plan import FieldPlan
+from .selection import Selections
 
 Info = strawberry.Info[Context, None]
 
@@ -125,8 +125,14 @@ def _key_in(key_plan: FieldPlan, record: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def prefetch(context: Context, refs: Sequence[EntityRef], selections: Iterable[Selection]) -> None:
-    """Start loading what `selections` of `refs` will need from their owners.
+def prefetch(
+    context: Context,
+    refs: Sequence[EntityRef],
+    selections: Selections,
+    nodes: Sequence[FieldNode],
+    gql_type: GraphQLObjectType,
+) -> None:
+    """Start loading what the fields under `nodes` (of type `gql_type`) need for `refs`.
 
     The identity owner is asked whether the customers exist; meanwhile the
     other owners are already being asked, so that no owner waits for another
@@ -135,18 +141,20 @@ def prefetch(context: Context, refs: Sequence[EntityRef], selections: Iterable[S
     field's load: the moment the key arrives, before the executor goes on
     to complete what the first wave brought.
     """
-    if not refs or not context.gateway.batching:
+    if not refs or not nodes or not context.gateway.batching:
         return
     type_name = refs[0].type_name
-    for selected in _selected(selections):
+    for node in selections.children(nodes):
+        name = node.name.value
+        definition = gql_type.fields.get(name)
         try:
-            plan = context.plan.field(type_name, selected.name)
+            plan = context.plan.field(type_name, name)
         except KeyError:
             continue
-        if not plan.allowed or plan.ownership.entity is None:
+        if definition is None or not plan.allowed or plan.ownership.entity is None:
             continue
         try:
-            params = params_for(plan, _literal_numbers(plan, selected.arguments))
+            params = params_for(plan, selections.arguments(definition, node))
         except BadUserInput:
             continue  # the field's own resolver reports it, with its path
         loader = context.loader(plan, params)
@@ -161,6 +169,12 @@ def prefetch(context: Context, refs: Sequence[EntityRef], selections: Iterable[S
         wave = _SecondWave(loader, key_plan, len(refs))
         for ref in refs:
             key_loader.load(ref.id).add_done_callback(wave.keyed)
+
+
+def selections_of(info: Info) -> Selections:
+    """The document's selections as `info`'s operation runs them: fragments, variables."""
+    raw = info._raw_info
+    return Selections(raw.fragments, info.variable_values)
 
 
 class _SecondWave:
@@ -195,53 +209,6 @@ class _SecondWave:
             return _key_in(self.key_plan, future.result())
         except Exception:
             return None
-
-
-def _literal_numbers(plan: FieldPlan, arguments: Mapping[str, Any]) -> dict[str, Any]:
-    """`arguments` as a resolver gets them, as far as numbers go.
-
-    strawberry's selected fields give an argument written in the document
-    (`first: 5`) as its source text, "5"; from a variable it is already 5.
-    Read as text, every such field failed `params_for` and was not
-    prefetched: its owner was asked only in the next wave.
-    """
-    converted = dict(arguments)
-    for name, kind in plan.number_args.items():
-        value = converted.get(name)
-        if isinstance(value, str):
-            # Left as it is when it is no number: the resolver reports it, with its path.
-            with contextlib.suppress(ValueError):
-                converted[name] = kind(value)
-    return converted
-
-
-def selected(selections: Iterable[Selection], *path: str) -> list[Selection]:
-    """The selections found under the field names of `path`, through fragments."""
-    current: list[Selection] = list(selections)
-    for name in path:
-        current = [
-            child
-            for field in _selected(current)
-            if field.name == name
-            for child in field.selections
-        ]
-    return current
-
-
-def _selected(selections: Iterable[Selection]) -> Iterable[SelectedField]:
-    for selection in selections:
-        if _skipped(selection.directives):
-            continue
-        if isinstance(selection, SelectedField):
-            yield selection
-        elif isinstance(selection, FragmentSpread | InlineFragment):
-            yield from _selected(selection.selections)
-
-
-def _skipped(directives: Mapping[str, Any]) -> bool:
-    skip = directives.get("skip", {}).get("if") is True
-    include = directives.get("include", {}).get("if", True)
-    return skip or include is False
 
 
 def _retrieve(future: asyncio.Future[Any]) -> None:

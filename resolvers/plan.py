@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from dataclasses import field as dataclass_field
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
@@ -73,8 +72,6 @@ class FieldPlan:
     arg_defaults: Mapping[str, Any]
     enum_args: frozenset[str]
     python_name: str
-    number_args: Mapping[str, type] = dataclass_field(default_factory=dict)
-    """Int and Float arguments and their Python type: a literal reaches a prefetch as text."""
 
     @property
     def owner(self) -> str:
@@ -140,11 +137,6 @@ def compile_plan(
                     for arg, spec in gql_field.args.items()
                     if isinstance(_named(spec.type), GraphQLEnumType)
                 ),
-                number_args={
-                    arg: _NUMBERS[_named(spec.type).name]
-                    for arg, spec in gql_field.args.items()
-                    if _named(spec.type).name in _NUMBERS
-                },
                 python_name=_python_name(gql_field, name),
             )
     for type_name, entry in ownership.types.items():
@@ -152,9 +144,6 @@ def compile_plan(
         if entry.owner is not None and isinstance(gql_type, GraphQLObjectType):
             compiler.view(gql_type)
     return Plan(fields, compiler.views)
-
-
-_NUMBERS: dict[str, type] = {"Int": int, "Float": float}
 
 
 def _python_name(gql_field: Any, name: str) -> str:

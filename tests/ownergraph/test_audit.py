@@ -10,9 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from graphql import parse
 
 from ownergraph import Settings, create_app
+from ownergraph.audit import requested
 from ownergraph.demo import SYSTEMS, create_owner_app
+from ownergraph.schema import build_graph, load_ownership
+
+from ..documents import fan_out
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "audit-test-key"
@@ -124,3 +129,12 @@ async def test_anonymous_requests_are_audited_too(demo_data: Path, tmp_path: Pat
     assert entry["client"] == "anonymous" and entry["roles"] == ["anonymous"]
     assert "Customer.displayName" in entry["denied"]
     assert entry["owners"] == []
+
+
+def test_the_fields_of_a_fan_out_of_fragments_are_found_in_one_walk() -> None:
+    graph = build_graph(load_ownership(ROOT / "ownership.yaml"))
+    document = parse(fan_out(30, 3))
+    coordinates = requested(graph.schema._schema, document, None)
+    assert coordinates.found == {"Query.customer", "Customer.displayName"}
+    # One visit per field written in the text, none per spread.
+    assert coordinates.visited == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -12,13 +13,15 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-from graphql import Source, TokenKind
+from graphql import OperationDefinitionNode, Source, TokenKind, parse
 from graphql.language.lexer import Lexer
 
 from ownergraph import Settings, create_app
 from ownergraph.demo import SYSTEMS, create_owner_app
-from ownergraph.limits import Limits
+from ownergraph.limits import OWNER_FIELD_COST, SATURATED, Limits, Walk, owner_backed
+from ownergraph.schema import build_graph, load_ownership
 
+from ..documents import fan_out, selection_nodes
 from .test_permissions import Counting
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -201,3 +204,77 @@ async def test_body_size(client: httpx.AsyncClient) -> None:
     )
     assert too_big.status_code == 413
     assert too_big.json()["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
+
+
+OWNERSHIP = load_ownership(ROOT / "ownership.yaml")
+SCHEMA = build_graph(OWNERSHIP).schema._schema
+
+
+@pytest.mark.parametrize("spreads", [2, 3])
+async def test_a_fragment_spread_many_times_is_measured_once(spreads: int) -> None:
+    """30 levels of fragments spreading the next 2 or 3 times: every node walked once."""
+    document = parse(fan_out(30, spreads))
+    [operation, *_] = document.definitions
+    assert isinstance(operation, OperationDefinitionNode)
+    walk = Walk(document, owner_backed(OWNERSHIP))
+    assert SCHEMA.query_type is not None
+    measures = walk.operation(operation.selection_set, SCHEMA.query_type)
+    assert walk.visited == selection_nodes(document)
+    # customer (1) and spreads^30 displayNames, each an owner call (10): found by adding.
+    assert measures.cost == 1 + OWNER_FIELD_COST * spreads**30
+    assert measures.depth == 2
+    assert measures.fields == 1
+
+
+async def test_measures_saturate_where_every_reader_still_holds_them() -> None:
+    document = parse(fan_out(60, 3))
+    [operation, *_] = document.definitions
+    assert isinstance(operation, OperationDefinitionNode) and SCHEMA.query_type is not None
+    walk = Walk(document, owner_backed(OWNERSHIP))
+    assert walk.operation(operation.selection_set, SCHEMA.query_type).cost == SATURATED
+
+
+@pytest.mark.parametrize("spreads", [2, 3])
+@pytest.mark.parametrize("key", ["demo-agent", None])
+async def test_a_fan_out_of_fragments_is_refused_on_its_cost(
+    transports: dict[str, httpx.AsyncBaseTransport],
+    counts: Counter[str],
+    spreads: int,
+    key: str | None,
+) -> None:
+    async with gateway(transports, Limits()) as client:
+        if key is None:
+            del client.headers["Authorization"]
+        else:
+            client.headers["Authorization"] = f"Bearer {key}"
+        # A comment makes each text new to the validation cache.
+        body = await ask(client, counts, fan_out(30, spreads) + f"\n# {spreads} {key}")
+    message = refused(body, counts, "cost", Limits().max_cost)
+    assert f"Query cost {1 + OWNER_FIELD_COST * spreads**30} exceeds" in message
+
+
+async def test_a_cost_beyond_64_bits_is_reported_as_a_number_json_holds(
+    transports: dict[str, httpx.AsyncBaseTransport], counts: Counter[str]
+) -> None:
+    huge = '{ customer(id: "C00013") { tickets(first: 7432656011255902896128) { id } } }'
+    async with gateway(transports, Limits()) as client:
+        body = await ask(client, counts, huge)
+    # graphql-core refuses the number too (not a 32-bit Int); the cost error must still encode.
+    [error] = [e for e in body["errors"] if e["extensions"].get("limit") == "cost"]
+    assert error["extensions"]["value"] == SATURATED
+    assert f"Query cost {SATURATED} or more exceeds the limit" in error["message"]
+    assert sum(counts.values()) == 0
+
+
+async def test_a_fan_out_of_typenames_costs_nothing_and_is_answered_at_once(
+    transports: dict[str, httpx.AsyncBaseTransport], counts: Counter[str]
+) -> None:
+    """`__typename` asks no owner, so the limits let it through: the prefetch must stay linear."""
+    async with gateway(transports, Limits()) as client:
+        body = await asyncio.wait_for(
+            ask(client, counts, fan_out(30, 3, leaf="__typename")), timeout=60
+        )
+    assert body == {
+        "data": {"customer": {"__typename": "Customer"}},
+        "extensions": body["extensions"],
+    }

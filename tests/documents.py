@@ -1,0 +1,33 @@
+"""Documents an attacker would send: small texts whose fragments expand without bound."""
+
+from __future__ import annotations
+
+from graphql import DocumentNode, FieldNode, FragmentSpreadNode, InlineFragmentNode, Visitor, visit
+
+
+def fan_out(levels: int, spreads: int, leaf: str = "displayName", root: str | None = None) -> str:
+    """Fragments spreading the next one `spreads` times, `levels` deep, ending in `leaf`.
+
+    About 12 tokens a level: 30 levels are under 1 kB, and expand to 2^30
+    (or 3^30) copies of `leaf`.
+    """
+    parts = [root or 'query FanOut { customer(id: "C00001") { ...F0 } }']
+    for level in range(levels):
+        body = " ".join([f"...F{level + 1}"] * spreads)
+        parts.append(f"fragment F{level} on Customer {{ {body} }}")
+    parts.append(f"fragment F{levels} on Customer {{ {leaf} }}")
+    return "\n".join(parts)
+
+
+def selection_nodes(document: DocumentNode) -> int:
+    """The fields, spreads and inline fragments in the text: what a walk is linear in."""
+    count = 0
+
+    class Count(Visitor):
+        def enter(self, node: object, *_args: object) -> None:
+            nonlocal count
+            if isinstance(node, FieldNode | FragmentSpreadNode | InlineFragmentNode):
+                count += 1
+
+    visit(document, Count())
+    return count
