@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
@@ -16,12 +17,27 @@ def default_transport(config: SystemConfig) -> httpx.AsyncBaseTransport:
     aiohttp, because httpx's own pool measured about 3x slower under
     concurrency; tests pass `httpx.MockTransport` instead.
     """
-    return AiohttpTransport(
-        limits=httpx.Limits(
-            max_connections=config.concurrency,
-            max_keepalive_connections=config.concurrency,
+    return AiohttpTransport(client=lambda: _session(config))
+
+
+KEEPALIVE_SECONDS = 5.0
+"""How long an idle connection to an owner is kept for the next call (httpx's default)."""
+
+
+def _session(config: SystemConfig) -> aiohttp.ClientSession:
+    # Built when the first call goes out, inside the running loop.
+    session = aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(
+            limit=config.concurrency, keepalive_timeout=KEEPALIVE_SECONDS
         )
     )
+    # aiohttp silently sends an idempotent request again when its connection
+    # breaks. Retries here are the source's own: counted, reported, within the
+    # owner's budget and the deadline (`RestSource._send`). aiohttp's own
+    # tests switch it off the same way.
+    if hasattr(session, "_retry_connection"):
+        session._retry_connection = False
+    return session
 
 
 def open_source(

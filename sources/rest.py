@@ -8,8 +8,10 @@ down keys that were fetched fine.
 
 Every call is bounded by the system's timeout and the request's deadline,
 refused at once while the owner's circuit breaker is open, and retried (a
-read only, on a refused connection, 502/503/504 or 429, within the retry
-budget and the deadline) at most `retries` times.
+read only, on a refused or broken connection, 502/503/504 or 429, within
+the retry budget and the deadline) at most `retries` times. A write is never
+retried, and says "nothing was sent" only when no connection was made
+(`failures.classify`).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from .errors import (
     OwnerTimeout,
     OwnerUnavailable,
 )
+from .failures import classify
 from .http import OwnerClient
 
 # One result per key: a record, a list of records, None (unknown key) or the error.
@@ -207,26 +210,25 @@ class RestSource:
                 self.breaker.failure()
             return self._written(response, payload)
         except TimeoutError:
+            # Cut by our own clock: whether the request had gone out is not known.
             status = "unknown"
             self.breaker.failure()
             raise OutcomeUnknown(self.name, "no answer in time") from None
-        except httpx.ConnectError:
-            status = "unavailable"
+        except httpx.TransportError as error:
             self.breaker.failure()
-            raise OwnerUnavailable(self.name, "could not be reached; nothing was sent") from None
-        except httpx.TimeoutException as error:
-            self.breaker.failure()
-            if not _timed_out(error):  # a refused connection, reported as a timeout
+            failure = classify(error)
+            if not failure.sent:
                 status = "unavailable"
                 raise OwnerUnavailable(
                     self.name, "could not be reached; nothing was sent"
                 ) from None
             status = "unknown"
-            raise OutcomeUnknown(self.name, "no answer in time") from None
-        except httpx.TransportError:
-            status = "unknown"
-            self.breaker.failure()
-            raise OutcomeUnknown(self.name, "the connection broke before the answer") from None
+            reason = (
+                "no answer in time"
+                if failure.timed_out
+                else "the connection broke after the request was sent"
+            )
+            raise OutcomeUnknown(self.name, reason) from None
         finally:
             if status == "cancelled":
                 self.breaker.release()
@@ -379,16 +381,16 @@ class RestSource:
             status = "timeout"
             self.breaker.failure()
             raise OwnerTimeout(self.name, self.config.timeout) from None
-        except httpx.TimeoutException as error:
-            status = "timeout" if _timed_out(error) else "unavailable"
+        except httpx.TransportError as error:
             self.breaker.failure()
-            if status == "timeout":
+            failure = classify(error)
+            if failure.timed_out:
+                status = "timeout"
                 raise OwnerTimeout(self.name, self.config.timeout) from None
-            raise OwnerUnavailable(self.name) from None
-        except httpx.TransportError:
+            # Refused, or broken on the way: a read is safe to ask again (see `_send`).
             status = "unavailable"
-            self.breaker.failure()
-            raise OwnerUnavailable(self.name) from None
+            reason = "could not be reached" if not failure.sent else "the connection broke"
+            raise OwnerUnavailable(self.name, reason) from None
         except OwnerError as error:
             status = error.status
             if isinstance(error, OwnerHTTPError) and error.http_status < 500:
@@ -521,17 +523,6 @@ def _retry_after(response: httpx.Response) -> float | None:
     except ValueError:
         return None
     return seconds if seconds >= 0 else None
-
-
-def _timed_out(error: httpx.TimeoutException) -> bool:
-    """Whether a timeout really is one.
-
-    The aiohttp transport reports a refused connection as `ConnectTimeout`;
-    its cause tells the two apart, and a refused connection must not be
-    reported (or later retried) as a slow owner.
-    """
-    cause = error.__cause__
-    return cause is None or isinstance(cause, TimeoutError)
 
 
 def _get(payload: Any, name: str) -> Any:
