@@ -56,7 +56,9 @@ class TracingTransport(httpx.AsyncBaseTransport):
                 "ownergraph.entity": entity,
                 "ownergraph.keys": call.get("keys", 0),
                 "http.request.method": request.method,
-                "url.path": request.url.path,
+                # The declared route (`/customers/{customerId}`), not the path: a
+                # path holds customer ids, which a trace store must not collect.
+                "url.template": call.get("route", ""),
             },
             record_exception=True,
             set_status_on_exception=True,

@@ -64,7 +64,14 @@ async def write(info: Info, input: Any, idempotency_key: str) -> Payload:
         context.customers.add(str(values["customerId"]))
     source = context.gateway.sources[mutation.owner]
     reply = await source.write(
-        mutation.method, path, body, idempotency_key, context.report, context.deadline
+        mutation.method,
+        path,
+        body,
+        idempotency_key,
+        context.report,
+        context.deadline,
+        name=name,
+        route=mutation.path,
     )
     # Whatever this request read before the write is not the owner's truth any more.
     context.forget()

@@ -114,11 +114,14 @@ class RestSource:
         await self._client.aclose()
 
     def _request(
-        self, method: str, path: str, entity: str, keys: int, **options: Any
+        self, method: str, path: str, entity: str, keys: int, route: str, **options: Any
     ) -> httpx.Request:
         # What the call is for travels with the request, so that a transport
-        # wrapper (tracing) can name it without knowing the map.
-        extensions = {"ownergraph": {"system": self.name, "entity": entity, "keys": keys}}
+        # wrapper (tracing) can name it without knowing the map: names from
+        # the map (`entity`, the `route` as declared), never the path with its ids.
+        extensions = {
+            "ownergraph": {"system": self.name, "entity": entity, "keys": keys, "route": route}
+        }
         return self._client.request(method, path, extensions=extensions, **options)
 
     async def fetch(
@@ -160,8 +163,9 @@ class RestSource:
         """The records the owner finds for `value` through the entity's search endpoint."""
         spec = self.config.entities[entity]
         assert spec.search is not None  # the ownership loader guarantees it
+        search = spec.search
         request = self._request(
-            "GET", spec.search.path, spec.name, 1, params={spec.search.param or "q": value}
+            "GET", search.path, spec.name, 1, search.path, params={search.param or "q": value}
         )
         try:
             payload = await self._send(
@@ -179,15 +183,20 @@ class RestSource:
         idempotency_key: str,
         observer: CallObserver | None = None,
         deadline: Deadline | None = None,
+        *,
+        name: str,
+        route: str,
     ) -> Any:
         """Send one write, once, and return the owner's record; raise what went wrong.
 
         Never retried: a write whose answer did not come is `OutcomeUnknown`,
         and only the client, retrying with the same idempotency key, may send
         it again. What certainly was not applied (refused connection, open
-        breaker, no time left) says so.
+        breaker, no time left) says so. `name` (the mutation's, in the map)
+        and `route` (its declared path, placeholders unfilled) name the call
+        in metrics and traces: `path` holds ids, which must never be a label.
         """
-        spec = EntityConfig(name=f"{method} {path}", key_field=("id",))
+        spec = EntityConfig(name=name, key_field=("id",))
         asking = _Asking(observer, deadline)
         started = self._clock()
         time_left = self._admit(asking, spec, 1, started, attempt=0)
@@ -196,6 +205,7 @@ class RestSource:
             path,
             spec.name,
             1,
+            route,
             json_body=dict(body),
             headers={"Idempotency-Key": idempotency_key},
         )
@@ -265,11 +275,13 @@ class RestSource:
         endpoint = spec.batch
         if endpoint.method == "GET":
             query = {**params, endpoint.param or "ids": ",".join(keys)}
-            request = self._request("GET", endpoint.path, spec.name, len(keys), params=query)
+            request = self._request(
+                "GET", endpoint.path, spec.name, len(keys), endpoint.path, params=query
+            )
         else:
             body = {**params, endpoint.body or "ids": list(keys)}
             request = self._request(
-                endpoint.method, endpoint.path, spec.name, len(keys), json_body=body
+                endpoint.method, endpoint.path, spec.name, len(keys), endpoint.path, json_body=body
             )
         try:
             payload = await self._send(request, spec, len(keys), asking, not_found_ok=False)
@@ -299,7 +311,12 @@ class RestSource:
         endpoint = spec.single
         path = endpoint.path.replace("{key}", quote(key, safe=""))
         request = self._request(
-            endpoint.method, path, spec.name, 1, params=params if endpoint.method == "GET" else None
+            endpoint.method,
+            path,
+            spec.name,
+            1,
+            endpoint.path,
+            params=params if endpoint.method == "GET" else None,
         )
         try:
             payload = await self._send(request, spec, 1, asking, not_found_ok=True)

@@ -123,6 +123,13 @@ async def test_a_write_to_a_refusing_port_was_certainly_not_sent() -> None:
     source = open_source(SystemConfig(name="helpdesk", base_url=f"http://127.0.0.1:{port}"))
     try:
         with pytest.raises(OwnerUnavailable, match="nothing was sent"):
-            await source.write("POST", "/tickets", {"subject": "x"}, "key-12345678")
+            await source.write(
+                "POST",
+                "/tickets",
+                {"subject": "x"},
+                "key-12345678",
+                name="openTicket",
+                route="/tickets",
+            )
     finally:
         await source.aclose()

@@ -38,7 +38,9 @@ def helpdesk(handler: object, timeout: float = 1.0) -> tuple[object, list[httpx.
 
 async def test_a_write_carries_the_key_and_returns_the_owners_record() -> None:
     source, seen = helpdesk(lambda r: httpx.Response(201, json={"id": 7, **json.loads(r.content)}))
-    record = await source.write("POST", "/tickets", {"subject": "Router"}, "key-1")  # type: ignore[attr-defined]
+    record = await source.write(
+        "POST", "/tickets", {"subject": "Router"}, "key-1", name="openTicket", route="/tickets"
+    )  # type: ignore[attr-defined]
     assert record == {"id": 7, "subject": "Router"}
     assert seen[0].headers["Idempotency-Key"] == "key-1"
     assert seen[0].method == "POST" and seen[0].url.path == "/tickets"
@@ -60,7 +62,7 @@ async def test_transport_failures_are_never_retried(
 
     source, seen = helpdesk(fail)
     with pytest.raises(error) as caught:
-        await source.write("POST", "/tickets", {}, "key-1")  # type: ignore[attr-defined]
+        await source.write("POST", "/tickets", {}, "key-1", name="openTicket", route="/tickets")  # type: ignore[attr-defined]
     assert caught.value.extensions["code"] == code  # type: ignore[attr-defined]
     assert len(seen) == 1  # even with retries configured for reads
 
@@ -72,7 +74,7 @@ async def test_a_write_without_answer_in_time_is_an_unknown_outcome() -> None:
 
     source, seen = helpdesk(slow, timeout=0.05)
     with pytest.raises(OutcomeUnknown, match="retry with the same idempotencyKey"):
-        await source.write("POST", "/tickets", {}, "key-1")  # type: ignore[attr-defined]
+        await source.write("POST", "/tickets", {}, "key-1", name="openTicket", route="/tickets")  # type: ignore[attr-defined]
     assert len(seen) == 1
 
 
@@ -90,12 +92,21 @@ async def test_a_write_without_answer_in_time_is_an_unknown_outcome() -> None:
 async def test_owner_statuses(status: int, error: type[Exception]) -> None:
     source, seen = helpdesk(lambda r: httpx.Response(status, json={"error": "x"}))
     with pytest.raises(error):
-        await source.write("PATCH", "/customers/C1", {}, "key-1")  # type: ignore[attr-defined]
+        await source.write(
+            "PATCH",
+            "/customers/C1",
+            {},
+            "key-1",
+            name="updateContact",
+            route="/customers/{customerId}",
+        )  # type: ignore[attr-defined]
     assert len(seen) == 1
 
 
 async def test_nothing_is_sent_after_the_deadline() -> None:
     source, seen = helpdesk(lambda r: httpx.Response(201, json={}))
     with pytest.raises(DeadlineExceeded):
-        await source.write("POST", "/tickets", {}, "k", deadline=Deadline(-1))  # type: ignore[attr-defined]
+        await source.write(
+            "POST", "/tickets", {}, "k", deadline=Deadline(-1), name="openTicket", route="/tickets"
+        )  # type: ignore[attr-defined]
     assert seen == []

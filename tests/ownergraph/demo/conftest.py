@@ -16,9 +16,9 @@ from ._owners import owner_client
 
 
 @pytest.fixture(scope="session")
-def data_dir(demo_data: Path) -> Path:
-    """The suite's seeded data dir: generating it is the slowest thing these tests do."""
-    return demo_data
+def data_dir(pristine_data: Path) -> Path:
+    """The seeded data dir as seeded: other tests' writes never reach it."""
+    return pristine_data
 
 
 @pytest.fixture
