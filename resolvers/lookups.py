@@ -6,7 +6,7 @@ import asyncio
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import phonenumbers
 from graphql import GraphQLObjectType
@@ -43,22 +43,29 @@ async def customers(info: Info, ids: Sequence[str]) -> list[EntityRef | None]:
 async def _find(info: Info, ids: list[str]) -> list[EntityRef | None]:
     context = info.context
     identity = _identity(context)
-    refs = [EntityRef(CUSTOMER, i) for i in ids]
-    context.customers.update(ids)
+    # An id that cannot be one (the map's pattern) is no customer: no owner is asked.
+    pattern = identity.ownership.pattern
+    possible = [i for i in ids if pattern is None or re.fullmatch(pattern, i)]
+    refs = [EntityRef(CUSTOMER, i) for i in possible]
+    context.customers.update(possible)
     prefetch(context, refs, selections_of(info), info._raw_info.field_nodes, _customer_type(info))
     loader = context.loader(identity)
-    records = await asyncio.gather(*(loader.load(i) for i in ids), return_exceptions=True)
-    result: list[EntityRef | None] = []
+    records = await asyncio.gather(*(loader.load(i) for i in possible), return_exceptions=True)
+    found: dict[str, EntityRef | None] = {}
     for ref, record in zip(refs, records, strict=True):
-        if isinstance(record, OwnerError):
-            # The identity owner failed, so whether the customer exists is unknown:
-            # answer with what the other owners know, and its own fields carry the error.
-            result.append(ref)
-        elif isinstance(record, BaseException):
-            raise record
-        else:
-            result.append(ref if record is not None else None)
-    return result
+        found[ref.id] = _existing(ref, record)
+    return [found.get(i) for i in ids]
+
+
+def _existing(ref: EntityRef, record: Any) -> EntityRef | None:
+    """`ref` if the identity owner's `record` says the customer exists (or cannot say)."""
+    if isinstance(record, OwnerError):
+        # The identity owner failed, so whether the customer exists is unknown:
+        # answer with what the other owners know, and its own fields carry the error.
+        return ref
+    if isinstance(record, BaseException):
+        raise record
+    return ref if record is not None else None
 
 
 def _check_id(argument: str, value: str) -> str:

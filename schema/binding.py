@@ -9,11 +9,12 @@ enum values and arguments fit the field's type, and that keys do not loop.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from graphql import (
     GraphQLEnumType,
     GraphQLField,
+    GraphQLInputField,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -23,6 +24,7 @@ from graphql import (
 
 from .ownership import (
     FieldOwnership,
+    InputMapping,
     MutationOwnership,
     Ownership,
     Problem,
@@ -121,6 +123,8 @@ class _Binder:
                     f"{where}: input.{name} is not a field of {input_type}",
                     suggest(name, input_fields),
                 )
+            else:
+                yield from self.check_input(mutation, mapping, input_fields)
             if mapping.writes is None:
                 continue
             type_name, _, field_name = mapping.writes.partition(".")
@@ -151,6 +155,66 @@ class _Binder:
             if name not in mutation.results:
                 yield self.problem(
                     mutation.line, f"{where}: result.{name} is not read back", "add it"
+                )
+
+    def check_input(
+        self,
+        mutation: MutationOwnership,
+        mapping: InputMapping,
+        input_fields: Mapping[str, GraphQLInputField],
+    ) -> Iterator[Problem]:
+        """The checks of one input field fit its type, and name what exists."""
+        where = f"mutation {mutation.name}: input.{mapping.name}"
+        is_list, named = _unwrap(input_fields[mapping.name].type)
+        kind = getattr(named, "name", "")
+        texts = kind in ("String", "ID")
+        wrong: list[tuple[str, bool]] = [
+            ("max_length", mapping.max_length is not None and not texts),
+            ("pattern", mapping.pattern is not None and not texts),
+            ("format", mapping.format is not None and kind != "String"),
+            ("max_items", mapping.max_items is not None and not is_list),
+            ("min", mapping.minimum is not None and kind not in ("Int", "Float")),
+            ("id_of", mapping.id_of is not None and (is_list or not texts)),
+        ]
+        for key, bad in wrong:
+            if bad:
+                shape = f"a list of {kind}" if is_list else kind
+                yield self.problem(mapping.line, f"{where}: {key} does not fit {shape}")
+        if mapping.id_of is not None:
+            target = self.ownership.types.get(mapping.id_of)
+            if target is None or "id" not in target.fields:
+                yield self.problem(
+                    mapping.line,
+                    f"{where}: id_of names {mapping.id_of!r}, which is no type with an id",
+                    suggest(mapping.id_of, self.ownership.types),
+                )
+        if mapping.values is not None and isinstance(named, GraphQLEnumType):
+            for enum_name in mapping.values:
+                if enum_name not in named.values:
+                    yield self.problem(
+                        mapping.line,
+                        f"{where}: values maps {enum_name!r}, which is not a value of {kind}",
+                        suggest(enum_name, named.values),
+                    )
+        for other, allowed in mapping.only_when.items():
+            other_field = input_fields.get(other)
+            if other_field is None:
+                yield self.problem(
+                    mapping.line,
+                    f"{where}: only_when names input.{other}, which does not exist",
+                    suggest(other, input_fields),
+                )
+                continue
+            _, other_type = _unwrap(other_field.type)
+            if not isinstance(other_type, GraphQLEnumType):
+                yield self.problem(mapping.line, f"{where}: only_when.{other} is not an enum input")
+                continue
+            for value in sorted(allowed - set(other_type.values)):
+                yield self.problem(
+                    mapping.line,
+                    f"{where}: only_when.{other} lists {value!r}, "
+                    f"which is not a value of {other_type.name}",
+                    suggest(value, other_type.values),
                 )
 
     def check_type(self, entry: TypeOwnership, gql_type: GraphQLObjectType) -> Iterator[Problem]:

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from ownergraph.sources import BreakerConfig, Endpoint, EntityConfig, SystemConfig
+from ownergraph.sources import BreakerConfig, Endpoint, EntityConfig, ErrorFormat, SystemConfig
 
 DATA_CLASSES = ("none", "contact", "personal", "financial")
 LOOKUP_KINDS = ("phone", "email")
@@ -91,6 +91,8 @@ class FieldOwnership:
     values: Mapping[str, str] | None
     args: Mapping[str, ArgMapping]
     line: int
+    pattern: str | None = None
+    """For an id: the regular expression every id matches (`C[0-9]{5}`); None if any."""
 
     @property
     def coordinate(self) -> str:
@@ -138,9 +140,17 @@ class Lookup:
     line: int
 
 
+INPUT_FORMATS = ("email", "phone")
+"""Input normalisers: `email` trims and lower-cases, `phone` writes E.164 (the map's region)."""
+
+
 @dataclass(frozen=True)
 class InputMapping:
-    """Where one input field of a mutation goes in the owner's request, and what it writes."""
+    """Where one input field of a mutation goes in the owner's request, and what it writes.
+
+    The checks are made before the owner is called; a value that fails one
+    is BAD_USER_INPUT naming the input field, and nothing is sent.
+    """
 
     name: str
     to: str | None
@@ -149,6 +159,20 @@ class InputMapping:
     """The coordinate it changes (`Customer.emails`): its owner must be the mutation's."""
     values: Mapping[str, str] | None
     line: int
+    max_length: int | None = None
+    """Text: at most this many characters once trimmed, and not blank."""
+    max_items: int | None = None
+    """A list: at most this many items."""
+    format: str | None = None
+    """One of `INPUT_FORMATS`, applied to the value (or to each item of a list)."""
+    pattern: str | None = None
+    """A regular expression the whole value must match."""
+    minimum: int | None = None
+    """A number: at least this (`min:` in the map)."""
+    id_of: str | None = None
+    """The value is an id of this type: its id field's `pattern` applies."""
+    only_when: Mapping[str, frozenset[str]] = field(default_factory=lambda: MappingProxyType({}))
+    """Given only when each named input field holds one of these enum values."""
 
 
 @dataclass(frozen=True)
@@ -483,19 +507,9 @@ class _Reader:
         for field_name, field_value in (inputs_map or {}).items():
             field_line = inputs_map.lines[field_name]  # type: ignore[union-attr]
             field_where = f"{where}: input.{field_name}"
-            item = self.mapping(
-                field_value, field_where, field_line, ("to", "writes", "values", "path")
-            )
-            if item is None:
-                continue
-            to = None if item.get("path") else str(item.get("to", field_name))
-            inputs[field_name] = InputMapping(
-                name=field_name,
-                to=to,
-                writes=item.get("writes"),
-                values=self.values(item.get("values"), field_where, field_line),
-                line=field_line,
-            )
+            inputs_entry = self.input(field_name, field_value, field_where, field_line)
+            if inputs_entry is not None:
+                inputs[field_name] = inputs_entry
         results: dict[str, ResultMapping] = {}
         results_map = self.mapping(spec.get("result"), f"{where}: result", at("result", line), None)
         for field_name, field_value in (results_map or {}).items():
@@ -536,6 +550,82 @@ class _Reader:
             results=MappingProxyType(results),
             line=line,
         )
+
+    def input(self, name: str, value: Any, where: str, line: int) -> InputMapping | None:
+        """One input field of a mutation: where it goes, what it writes, how it is checked."""
+        item = self.mapping(
+            value,
+            where,
+            line,
+            (
+                "to",
+                "writes",
+                "values",
+                "path",
+                "max_length",
+                "max_items",
+                "format",
+                "pattern",
+                "min",
+                "id_of",
+                "only_when",
+            ),
+        )
+        if item is None:
+            return None
+        at = item.lines.get
+
+        def count(key: str) -> int | None:
+            if key not in item:
+                return None
+            return self.integer(item[key], f"{where}: {key}", at(key, line), 1)
+
+        minimum = item.get("min")
+        if minimum is not None and (isinstance(minimum, bool) or not isinstance(minimum, int)):
+            self.add(at("min", line), f"{where}: min must be a whole number, not {minimum!r}")
+            minimum = None
+        fmt = None
+        if "format" in item:
+            fmt = self.choice(item["format"], f"{where}: format", at("format", line), INPUT_FORMATS)
+        id_of = item.get("id_of")
+        if id_of is not None and not isinstance(id_of, str):
+            self.add(at("id_of", line), f"{where}: id_of must name a type, not {_kind(id_of)}")
+            id_of = None
+        return InputMapping(
+            name=name,
+            to=None if item.get("path") else str(item.get("to", name)),
+            writes=item.get("writes"),
+            values=self.values(item.get("values"), where, line),
+            line=line,
+            max_length=count("max_length"),
+            max_items=count("max_items"),
+            format=fmt,
+            pattern=self.regex(item.get("pattern"), f"{where}: pattern", at("pattern", line)),
+            minimum=minimum,
+            id_of=id_of,
+            only_when=self.only_when(item.get("only_when"), where, at("only_when", line)),
+        )
+
+    def only_when(self, value: Any, where: str, line: int) -> Mapping[str, frozenset[str]]:
+        """`only_when: {channel: [PHONE, CHAT]}`: other inputs and the values they must hold."""
+        if value is None:
+            return MappingProxyType({})
+        spec = self.mapping(value, f"{where}: only_when", line, None)
+        result: dict[str, frozenset[str]] = {}
+        for other, allowed in (spec or {}).items():
+            if (
+                not isinstance(allowed, list)
+                or not allowed
+                or not all(isinstance(v, str) for v in allowed)
+            ):
+                self.add(
+                    spec.lines[other],  # type: ignore[union-attr]
+                    f"{where}: only_when.{other} must list enum values, not {_kind(allowed)}",
+                    f"write e.g. only_when: {{{other}: [A, B]}}",
+                )
+                continue
+            result[other] = frozenset(allowed)
+        return MappingProxyType(result)
 
     def lookups(
         self, value: Any, line: int, systems: dict[str, SystemConfig]
@@ -617,7 +707,7 @@ class _Reader:
             value,
             where,
             line,
-            ("kind", "url", "description", "auth", "entities", *_POLICY_KEYS),
+            ("kind", "url", "description", "auth", "errors", "entities", *_POLICY_KEYS),
             ("url", "entities"),
         )
         if spec is None:
@@ -638,6 +728,7 @@ class _Reader:
             )
         policy = self.policy(spec, where, line, defaults)
         headers = self.auth(spec.get("auth"), where, at("auth", line)) if "auth" in spec else {}
+        errors = self.errors(spec.get("errors"), where, at("errors", line))
         entities: dict[str, EntityConfig] = {}
         entities_map = self.mapping(
             spec.get("entities"), f"{where}: entities", at("entities", line), None
@@ -662,7 +753,28 @@ class _Reader:
             retry_budget=policy.retry_budget,
             breaker=policy.breaker,
             headers=MappingProxyType(headers),
+            errors=errors,
             entities=MappingProxyType(entities),
+        )
+
+    def errors(self, value: Any, where: str, line: int) -> ErrorFormat:
+        """`errors: {message: error.detail, field: error.field}`: what its error bodies say."""
+        default = ErrorFormat()
+        if value is None:
+            return default
+        spec = self.mapping(value, f"{where}: errors", line, ("message", "field"))
+        if spec is None:
+            return default
+        paths = {
+            key: self.path(spec[key], f"{where}: errors.{key}", spec.lines[key])
+            for key in ("message", "field")
+            if key in spec
+        }
+        message = paths.get("message")
+        field_path = paths.get("field")
+        return ErrorFormat(
+            message=(message,) if message else default.message,
+            field=(field_path,) if field_path else default.field,
         )
 
     def policy(self, spec: _Map, where: str, line: int, base: _Policy) -> _Policy:
@@ -870,7 +982,16 @@ class _Reader:
         roles: frozenset[str],
     ) -> FieldOwnership | None:
         where = f"{type_name}.{name}"
-        allowed = ["from", "class", "read", "max_age", "stale_if_error", "format", "values"]
+        allowed = [
+            "from",
+            "class",
+            "read",
+            "max_age",
+            "stale_if_error",
+            "format",
+            "values",
+            "pattern",
+        ]
         if type_owner is None:
             allowed += ["owner", "entity", "key", "args", "lookup"]
         spec = self.mapping(value, where, line, allowed, () if type_owner else ("owner",))
@@ -932,6 +1053,7 @@ class _Reader:
             fmt = self.choice(spec["format"], f"{where}: format", spec.lines["format"], FORMATS)
         values = self.values(spec.get("values"), where, at("values", line))
         args = self.args(spec.get("args"), where, at("args", line)) if "args" in spec else {}
+        pattern = self.regex(spec.get("pattern"), f"{where}: pattern", at("pattern", line))
         return FieldOwnership(
             type_name=type_name,
             name=name,
@@ -948,7 +1070,21 @@ class _Reader:
             values=values,
             args=MappingProxyType(args),
             line=line,
+            pattern=pattern,
         )
+
+    def regex(self, value: Any, where: str, line: int) -> str | None:
+        if value is None:
+            return None
+        text = self.string(value, where, line)
+        if text is None:
+            return None
+        try:
+            re.compile(text)
+        except re.error as error:
+            self.add(line, f"{where}: {text!r} is not a regular expression: {error}")
+            return None
+        return text
 
     def lookup_kinds(self, value: Any, where: str, line: int) -> tuple[str, ...] | None:
         kinds = value if isinstance(value, list) else [value]

@@ -6,7 +6,7 @@ from .breaker import BreakerConfig, CircuitBreaker
 from .budget import RetryBudget
 from .calls import Call, CallObserver
 from .client import default_transport, open_source
-from .config import Endpoint, EntityConfig, SystemConfig
+from .config import Endpoint, EntityConfig, ErrorFormat, SystemConfig
 from .deadline import Deadline
 from .errors import (
     CircuitOpen,
@@ -20,6 +20,7 @@ from .errors import (
     OwnerRejected,
     OwnerTimeout,
     OwnerUnavailable,
+    owner_words,
 )
 from .http import OwnerClient
 from .rest import OwnerHealth, RestSource, dig
@@ -34,6 +35,7 @@ __all__ = [
     "DeadlineExceeded",
     "Endpoint",
     "EntityConfig",
+    "ErrorFormat",
     "OutcomeUnknown",
     "OwnerBadResponse",
     "OwnerClient",
@@ -51,4 +53,5 @@ __all__ = [
     "default_transport",
     "dig",
     "open_source",
+    "owner_words",
 ]

@@ -43,6 +43,26 @@ class EntityConfig:
 
 
 @dataclass(frozen=True)
+class ErrorFormat:
+    """Where an owner's error body says what is wrong and which field is at fault.
+
+    Each is a list of dotted paths tried in turn; the first that holds a
+    string wins. The defaults cover the common shapes: `{"error": "..."}`,
+    `{"message": "...", "field": "..."}`, `{"error": {"message": ...}}` and
+    RFC 9457's `{"detail": "..."}`.
+    """
+
+    message: tuple[tuple[str, ...], ...] = (
+        ("error",),
+        ("message",),
+        ("detail",),
+        ("error", "message"),
+        ("title",),
+    )
+    field: tuple[tuple[str, ...], ...] = (("field",), ("error", "field"), ("param",))
+
+
+@dataclass(frozen=True)
 class SystemConfig:
     """An owning system: where it is, how long we wait for it, how hard we push it."""
 
@@ -58,4 +78,6 @@ class SystemConfig:
     """Retries as a share of calls, at most (see `RetryBudget`)."""
     breaker: BreakerConfig = field(default_factory=BreakerConfig)
     headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    errors: ErrorFormat = field(default_factory=ErrorFormat)
+    """How its error bodies say what is wrong: passed on to a client whose write it refused."""
     entities: Mapping[str, EntityConfig] = field(default_factory=lambda: MappingProxyType({}))

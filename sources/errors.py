@@ -8,6 +8,7 @@ reach a client.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 
@@ -126,18 +127,76 @@ class OutcomeUnknown(OwnerError):
 
 
 class OwnerRejected(OwnerError):
-    """The owner refused a write it understood (HTTP 4xx): nothing was applied."""
+    """The owner refused a write it understood (HTTP 4xx): nothing was applied.
+
+    `detail` is the owner's own reason, cleaned for a client (see
+    `owner_words`); `field` the body field it blamed, in the owner's words.
+    `argument`, once the caller knows which input that field came from, names
+    it for the client (`input.durationSeconds`).
+    """
 
     code = "BAD_USER_INPUT"
     status = "error"
 
-    def __init__(self, owner: str, http_status: int, reason: str) -> None:
+    def __init__(
+        self,
+        owner: str,
+        http_status: int,
+        reason: str,
+        *,
+        detail: str | None = None,
+        field: str | None = None,
+        argument: str | None = None,
+    ) -> None:
         self.http_status = http_status
-        super().__init__(owner, f"Owner '{owner}' refused the write: {reason}.")
+        self.reason = reason
+        self.detail = detail
+        self.field = field
+        self.argument = argument
+        super().__init__(
+            owner, f"Owner '{owner}' refused the write: {(detail or reason).rstrip('.')}."
+        )
+
+    def naming(self, argument: str | None) -> OwnerRejected:
+        """The same refusal, naming the client's input `argument` it is about."""
+        return OwnerRejected(
+            self.owner,
+            self.http_status,
+            self.reason,
+            detail=self.detail,
+            field=self.field,
+            argument=argument,
+        )
 
     @property
     def extensions(self) -> dict[str, Any]:
-        return {**super().extensions, "httpStatus": self.http_status}
+        extensions = {**super().extensions, "httpStatus": self.http_status}
+        if self.argument is not None:
+            extensions["argument"] = self.argument
+        return extensions
+
+
+MAX_OWNER_WORDS = 300
+"""The longest reason of an owner's that is passed on to a client, in characters."""
+_URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://\S+")
+_HOST_PORT = re.compile(r"\b[\w-]+(?:\.[\w-]+)*:\d{2,5}\b")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def owner_words(text: str) -> str:
+    """An owner's error message as a client may read it.
+
+    Control characters and runs of spaces become one space, URLs and
+    host:port pairs are cut out (no internal address reaches a client), and
+    it is cut at `MAX_OWNER_WORDS` characters.
+    """
+    cleaned = _CONTROL.sub(" ", text)
+    cleaned = _URL.sub("<address>", cleaned)
+    cleaned = _HOST_PORT.sub("<address>", cleaned)
+    cleaned = " ".join(cleaned.split())
+    if len(cleaned) > MAX_OWNER_WORDS:
+        cleaned = cleaned[: MAX_OWNER_WORDS - 1].rstrip() + "…"
+    return cleaned
 
 
 class OwnerNotFound(OwnerError):

@@ -45,6 +45,7 @@ from .errors import (
     OwnerRejected,
     OwnerTimeout,
     OwnerUnavailable,
+    owner_words,
 )
 from .failures import classify
 from .http import OwnerClient
@@ -255,7 +256,8 @@ class RestSource:
                 self.name, status, "this idempotencyKey was used with a different request"
             )
         if 400 <= status < 500:
-            raise OwnerRejected(self.name, status, f"HTTP {status}")
+            detail, field = self._refusal(body)
+            raise OwnerRejected(self.name, status, f"HTTP {status}", detail=detail, field=field)
         if status >= 500:
             # The owner failed while handling it: applied or not, nobody can say.
             raise OutcomeUnknown(self.name, f"it answered HTTP {status}")
@@ -263,6 +265,20 @@ class RestSource:
             return orjson.loads(body)
         except ValueError:
             raise OutcomeUnknown(self.name, "its answer was not JSON") from None
+
+    def _refusal(self, body: bytes) -> tuple[str | None, str | None]:
+        """What the owner's error body says is wrong, and the field it blames, if anything."""
+        try:
+            payload = orjson.loads(body)
+        except ValueError:
+            return None, None
+        formats = self.config.errors
+        message = _first_text(payload, formats.message)
+        field = _first_text(payload, formats.field)
+        return (
+            owner_words(message) if message else None,
+            owner_words(field) if field else None,
+        )
 
     async def _fetch_batch(
         self,
@@ -540,6 +556,14 @@ def _retry_after(response: httpx.Response) -> float | None:
     except ValueError:
         return None
     return seconds if seconds >= 0 else None
+
+
+def _first_text(payload: Any, paths: Sequence[Sequence[str]]) -> str | None:
+    for path in paths:
+        value = dig(payload, path)
+        if isinstance(value, str) and value.strip():
+            return value
+    return None
 
 
 def _get(payload: Any, name: str) -> Any:

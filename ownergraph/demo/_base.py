@@ -88,22 +88,37 @@ PrepareWrite = Callable[[Request], Awaitable[WriteOp]]
 
 
 class ApiError(Exception):
-    """A request the owner refuses; answered as ``{"error": message}`` with ``status_code``."""
+    """A request the owner refuses; answered as ``{"error": message}`` with ``status_code``.
+
+    With ``field``, the answer also names the body field or parameter at fault
+    (``{"error": ..., "field": "duration_s"}``), as APIs do so a client can point at it.
+    """
 
     def __init__(
-        self, status_code: int, message: str, headers: Mapping[str, str] | None = None
+        self,
+        status_code: int,
+        message: str,
+        headers: Mapping[str, str] | None = None,
+        field: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status_code = status_code
         self.message = message
         self.headers = dict(headers or {})
+        self.field = field
+
+    def body(self) -> JSONObject:
+        body: JSONObject = {"error": self.message}
+        if self.field is not None:
+            body["field"] = self.field
+        return body
 
 
 class BadRequest(ApiError):
     """The request itself is wrong (400): the message names the parameter and what is allowed."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(400, message)
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(400, message, field=field)
 
 
 class NotFound(ApiError):
@@ -409,9 +424,7 @@ def build_owner_app(
 
     async def api_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiError)
-        return JSONResponse(
-            {"error": exc.message}, status_code=exc.status_code, headers=exc.headers
-        )
+        return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
@@ -560,10 +573,12 @@ async def _read_body(request: Request) -> bytes:
 def body_key_list(body: JSONObject, field: str, *, what: str) -> list[str]:
     """A required array of string keys in a JSON body, at most ``MAX_BATCH`` of them."""
     if field not in body:
-        raise BadRequest(f"field {field!r} is required: an array of {what} (at most {MAX_BATCH})")
+        raise BadRequest(
+            f"field {field!r} is required: an array of {what} (at most {MAX_BATCH})", field=field
+        )
     value = body[field]
     if not isinstance(value, list) or not all(isinstance(key, str) for key in value):
-        raise BadRequest(f"field {field!r} must be an array of strings ({what})")
+        raise BadRequest(f"field {field!r} must be an array of strings ({what})", field=field)
     return _check_batch(value, field)
 
 
@@ -574,7 +589,8 @@ def body_limit(body: JSONObject) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not MIN_LIMIT <= value <= MAX_LIMIT:
         raise BadRequest(
             f"field 'limit' must be an integer from {MIN_LIMIT} to {MAX_LIMIT}, "
-            f"got {json.dumps(value)}"
+            f"got {json.dumps(value)}",
+            field="limit",
         )
     return value
 
@@ -587,10 +603,12 @@ def body_choice(
     """
     value = body.get(field)
     if value is None and required:
-        raise BadRequest(f"field {field!r} is required: one of {', '.join(allowed)}")
+        raise BadRequest(f"field {field!r} is required: one of {', '.join(allowed)}", field=field)
     if value is None or (isinstance(value, str) and value in allowed):
         return value
-    raise BadRequest(f"field {field!r} must be one of {', '.join(allowed)}; got {_preview(value)}")
+    raise BadRequest(
+        f"field {field!r} must be one of {', '.join(allowed)}; got {_preview(value)}", field=field
+    )
 
 
 def body_text(
@@ -604,16 +622,17 @@ def body_text(
     rule = f"a string of 1 to {max_length} characters"
     if value is None:
         if required:
-            raise BadRequest(f"field {field!r} is required: {rule}")
+            raise BadRequest(f"field {field!r} is required: {rule}", field=field)
         return None
     if not isinstance(value, str):
-        raise BadRequest(f"field {field!r} must be {rule}; got {_preview(value)}")
+        raise BadRequest(f"field {field!r} must be {rule}; got {_preview(value)}", field=field)
     text = value.strip()
     if not text:
-        raise BadRequest(f"field {field!r} must not be blank: {rule}")
+        raise BadRequest(f"field {field!r} must not be blank: {rule}", field=field)
     if len(text) > max_length:
         raise BadRequest(
-            f"field {field!r} is too long: {len(text)} characters, at most {max_length}"
+            f"field {field!r} is too long: {len(text)} characters, at most {max_length}",
+            field=field,
         )
     return text
 
@@ -622,9 +641,13 @@ def body_string_list(body: JSONObject, field: str, *, what: str, max_items: int)
     """A required array of strings in a JSON body (possibly empty), at most ``max_items``."""
     value = body.get(field)
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise BadRequest(f"field {field!r} must be an array of {what}; got {_preview(value)}")
+        raise BadRequest(
+            f"field {field!r} must be an array of {what}; got {_preview(value)}", field=field
+        )
     if len(value) > max_items:
-        raise BadRequest(f"field {field!r} has {len(value)} items; at most {max_items} allowed")
+        raise BadRequest(
+            f"field {field!r} has {len(value)} items; at most {max_items} allowed", field=field
+        )
     return value
 
 
@@ -637,7 +660,8 @@ def body_count(body: JSONObject, field: str, *, what: str) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise BadRequest(
             f"field {field!r} must be null or an integer number of {what}, 0 or more; "
-            f"got {_preview(value)}"
+            f"got {_preview(value)}",
+            field=field,
         )
     return value
 
@@ -666,7 +690,8 @@ def parse_phone(raw: str, *, param: str = "phone") -> str:
     if number is None or not phonenumbers.is_valid_number(number):
         raise BadRequest(
             f"{param} {raw!r} is not a valid phone number (numbers without a country code "
-            "are read as Italian)"
+            "are read as Italian)",
+            field=param,
         )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
@@ -680,7 +705,9 @@ def parse_email(raw: str, *, param: str = "email") -> str:
     """An e-mail address as the owners index it: trimmed and lower-cased."""
     email = raw.strip().lower()
     if not _EMAIL.fullmatch(email):
-        raise BadRequest(f"{param} {raw!r} is not an e-mail address (expected name@domain)")
+        raise BadRequest(
+            f"{param} {raw!r} is not an e-mail address (expected name@domain)", field=param
+        )
     return email
 
 
@@ -974,7 +1001,13 @@ def openapi_document(
         "Error": {
             "type": "object",
             "required": ["error"],
-            "properties": {"error": {"type": "string", "description": "What is wrong and why."}},
+            "properties": {
+                "error": {"type": "string", "description": "What is wrong and why."},
+                "field": {
+                    "type": "string",
+                    "description": "The body field or parameter at fault, when one is.",
+                },
+            },
         },
         "Health": {
             "type": "object",

@@ -180,7 +180,8 @@ async def _prepare_interaction(request: Request) -> WriteOp:
         # what one looks like.
         raise BadRequest(
             f"field 'customer_id' is required: a customer id like C00042; got "
-            f"{json.dumps(customer_id)}"
+            f"{json.dumps(customer_id)}",
+            field="customer_id",
         )
     channel = body_choice(body, "channel", allowed=CHANNELS, required=True)
     direction = body_choice(body, "direction", allowed=_DIRECTIONS, required=True)
@@ -189,7 +190,8 @@ async def _prepare_interaction(request: Request) -> WriteOp:
     if duration_s is not None and channel in _UNTIMED:
         raise BadRequest(
             f"field 'duration_s' must be null for channel {channel!r}: only voice calls "
-            f"and chats last; got {duration_s}"
+            f"and chats last; got {duration_s}",
+            field="duration_s",
         )
 
     def write(conn: sqlite3.Connection) -> Written:

@@ -167,7 +167,8 @@ async def _prepare_ticket(request: Request) -> WriteOp:
     if not isinstance(external_id, str) or not external_id.strip():
         raise BadRequest(
             "field 'requester_external_id' is required: the requester's external id (the "
-            f"customer id, like C00042); got {json.dumps(external_id)}"
+            f"customer id, like C00042); got {json.dumps(external_id)}",
+            field="requester_external_id",
         )
     subject = body_text(body, "subject", max_length=MAX_SUBJECT_LENGTH)
     description = body_text(body, "description", max_length=MAX_DESCRIPTION_LENGTH, required=False)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from .conftest import Owners, query
 
@@ -131,3 +132,62 @@ def test_an_update_reads_the_owners_truth_back(gateway: str) -> None:
     assert customer["phones"] == ["+390299990777"]
     again = query(gateway, '{ customer(id: "C00777") { displayName } }', key="demo-agent")
     assert again["data"]["customer"]["displayName"] == name
+
+
+LOG_INTERACTION = """mutation Log($input: LogInteractionInput!, $key: String!) {
+  logInteraction(input: $input, idempotencyKey: $key) { interaction { id } }
+}"""
+
+
+@pytest.mark.parametrize(
+    ("document", "given", "argument"),
+    [
+        # An e-mail has no duration: the map says which channels do.
+        (
+            LOG_INTERACTION,
+            {"channel": "EMAIL", "direction": "INBOUND", "summary": "Hi", "durationSeconds": 30},
+            "input.durationSeconds",
+        ),
+        # The contact center knows no web contacts.
+        (
+            LOG_INTERACTION,
+            {"channel": "WEB", "direction": "INBOUND", "summary": "Hi"},
+            "input.channel",
+        ),
+        # Not what a customer id looks like (the map's pattern for Customer.id).
+        (OPEN_TICKET, {"customerId": "nope", "subject": "Router"}, "input.customerId"),
+        # The CRM keeps at most 20 e-mail addresses.
+        (
+            UPDATE_CONTACT,
+            {"emails": [f"a{n}@example.com" for n in range(21)]},
+            "input.emails",
+        ),
+    ],
+)
+def test_what_the_map_can_check_is_refused_before_any_owner_is_called(
+    gateway: str, owner_stats: Owners, document: str, given: dict[str, Any], argument: str
+) -> None:
+    variables = {"input": {"customerId": "C00004", **given}, "key": f"check-{uuid.uuid4().hex}"}
+    body = query(gateway, document, variables, key="demo-agent")
+    [error] = body["errors"]
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "argument": argument}, error
+    assert all(stats["requests"] == 0 for stats in owner_stats.stats().values())
+
+
+def test_an_owners_refusal_says_why_and_names_the_input(gateway: str, demo_data: Path) -> None:
+    """A number that could be one but is no real number: the CRM, not the map, knows that."""
+    key = f"refused-{uuid.uuid4().hex}"
+    variables = {
+        "input": {"customerId": "C00004", "phones": ["+39 02 4223 7058", "+390000000000"]},
+        "key": key,
+    }
+    body = query(gateway, UPDATE_CONTACT, variables, key="demo-agent")
+    [error] = body["errors"]
+    assert error["extensions"] == {
+        "code": "BAD_USER_INPUT",
+        "owner": "crm",
+        "httpStatus": 400,
+        "argument": "input.phones[1]",
+    }
+    assert error["message"].startswith("Owner 'crm' refused the write: phones[1] ")
+    assert "is not a valid phone number" in error["message"]

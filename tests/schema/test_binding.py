@@ -130,8 +130,8 @@ def test_a_one_to_many_entity_needs_a_list_field() -> None:
 
 def test_a_mutation_writing_another_owners_field_is_rejected() -> None:
     [problem] = problems_after(
-        "subject:     {to: subject, writes: Ticket.subject}",
-        "subject:     {to: subject, writes: Customer.displayName}",
+        "subject:     {to: subject, writes: Ticket.subject, max_length: 200}",
+        "subject:     {to: subject, writes: Customer.displayName, max_length: 200}",
     )
     assert (
         "mutation openTicket: input.subject writes Customer.displayName, owned by 'crm', "
@@ -141,7 +141,9 @@ def test_a_mutation_writing_another_owners_field_is_rejected() -> None:
 
 def test_every_mutation_and_input_field_must_be_declared() -> None:
     problems = problems_after(
-        "      durationSeconds: {to: duration_s, writes: Interaction.durationSeconds}\n", ""
+        "      durationSeconds: {to: duration_s, writes: Interaction.durationSeconds, min: 0, "
+        "only_when: {channel: [PHONE, CHAT]}}\n",
+        "",
     )
     assert any("input.durationSeconds is not sent to the owner" in p for p in problems)
     problems = problems_after("  updateContact:\n", "  updateContacts:\n")
@@ -149,3 +151,27 @@ def test_every_mutation_and_input_field_must_be_declared() -> None:
         "mutation updateContact of the schema has no entry under mutations:" in p for p in problems
     )
     assert any("mutation updateContacts is not a mutation of the schema" in p for p in problems)
+
+
+def test_input_checks_must_fit_their_inputs() -> None:
+    duration = "only_when: {channel: [PHONE, CHAT]}}"
+    problems = problems_after(
+        duration,
+        "only_when: {chanel: [PHONE]}}",
+        ("summary, max_length: 2000}", "summary, max_length: 2000, max_items: 3}"),
+        ("{to: customer_id, id_of: Customer}", "{to: customer_id, id_of: Custmer}"),
+        ("Ticket.priority}", "Ticket.priority, only_when: {channel: [FAX]}}"),
+    )
+    text = "\n".join(problems)
+    assert "input.durationSeconds: only_when names input.chanel, which does not exist" in text
+    assert "did you mean 'channel'?" in text
+    assert "input.summary: max_items does not fit String" in text
+    assert "input.customerId: id_of names 'Custmer', which is no type with an id" in text
+    assert "input.priority: only_when.channel lists 'FAX', which is not a value of Channel" in text
+
+
+def test_an_id_pattern_must_be_a_regular_expression() -> None:
+    problems = problems_after('pattern: "C[0-9]{5}"', 'pattern: "C[0-9"')
+    [problem] = problems
+    assert "Customer.id: pattern: 'C[0-9' is not a regular expression" in problem
+    assert problem.startswith(f"ownership.yaml:{line_of('pattern: ')}:")

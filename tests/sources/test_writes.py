@@ -17,7 +17,7 @@ from ownergraph.sources import (
     open_source,
 )
 from ownergraph.sources.deadline import Deadline
-from ownergraph.sources.errors import DeadlineExceeded
+from ownergraph.sources.errors import MAX_OWNER_WORDS, DeadlineExceeded, owner_words
 
 
 def helpdesk(handler: object, timeout: float = 1.0) -> tuple[object, list[httpx.Request]]:
@@ -110,3 +110,38 @@ async def test_nothing_is_sent_after_the_deadline() -> None:
             "POST", "/tickets", {}, "k", deadline=Deadline(-1), name="openTicket", route="/tickets"
         )  # type: ignore[attr-defined]
     assert seen == []
+
+
+@pytest.mark.parametrize(
+    ("body", "detail", "field"),
+    [
+        ({"error": "subject is too long", "field": "subject"}, "subject is too long", "subject"),
+        (
+            {"error": {"message": "no such requester", "field": "requester"}},
+            "no such requester",
+            "requester",
+        ),
+        ({"detail": "bad", "title": "Bad Request"}, "bad", None),
+        ({"unexpected": True}, None, None),
+    ],
+)
+async def test_a_refusal_passes_on_the_owners_reason(
+    body: dict[str, object], detail: str | None, field: str | None
+) -> None:
+    source, _ = helpdesk(lambda r: httpx.Response(400, json=body))
+    with pytest.raises(OwnerRejected) as raised:
+        await source.write("POST", "/tickets", {}, "key-1", name="openTicket", route="/tickets")  # type: ignore[attr-defined]
+    assert raised.value.detail == detail
+    assert raised.value.field == field
+    assert str(raised.value) == f"Owner 'helpdesk' refused the write: {detail or 'HTTP 400'}."
+
+
+def test_an_owners_words_are_cleaned_before_a_client_reads_them() -> None:
+    said = (
+        "bad\x00 value\n\tsee https://crm.internal:8443/docs?x=1 or db-3.corp:5432 now " + "x" * 400
+    )
+    cleaned = owner_words(said)
+    assert cleaned.startswith("bad value see <address> or <address> now xxx")
+    assert "internal" not in cleaned and "corp" not in cleaned
+    assert len(cleaned) == MAX_OWNER_WORDS
+    assert cleaned.endswith("…")
