@@ -23,8 +23,9 @@ REPO = BENCH_DIR.parent
 OUT_DIR = BENCH_DIR / "out"
 
 
-# What `--only` can select: a gateway (its scenarios 1 to 3) or `call` (scenario 4, ours).
-SCOPES = (*scenarios.GATEWAYS, "call")
+# What `--only` can select: a gateway (its scenarios 1 to 3), `call` (scenario 4, ours) or
+# `faults` (scenario 5, ours: a failing owner; with --quick, one cycle of its phases).
+SCOPES = (*scenarios.GATEWAYS, "call", "faults")
 
 
 def _paths(quick: bool, partial: bool) -> tuple[Path, Path]:
@@ -74,6 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.only is not None:
             changes["gateways"] = tuple(g for g in scenarios.GATEWAYS if g in args.only)
             changes["call_scenario"] = "call" in args.only
+            changes["fault_scenario"] = "faults" in args.only
         config = scenarios.Config.quick(**changes) if args.quick else scenarios.Config(**changes)
         OUT_DIR.mkdir(parents=True, exist_ok=True)
         results = scenarios.run(config, REPO, OUT_DIR)

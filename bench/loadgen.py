@@ -9,7 +9,10 @@ JSON on stdout. Jobs:
 - ``owner_requests``: queries of growing size, with the owners' request counters around them,
   and optionally their floor;
 - ``closed_loop``: N workers, each sending its next request as soon as the last one answered;
-- ``call_comes_in``: the caller screen looked up by phone, and its floor, at concurrency 1.
+- ``call_comes_in``: the caller screen looked up by phone, and its floor, at concurrency 1;
+- ``failing_owner``: N workers on the caller screen while one owner is made to hang, fail
+  and recover, phase after phase; every response with its times and whether it carried
+  that owner's data.
 
 Every GraphQL request carries the demo agent's key and sends its arguments as variables. A
 job takes any gateway (ours, the naive baseline, the peer) with that gateway's documents;
@@ -738,12 +741,166 @@ async def call_comes_in(job: Job) -> dict[str, Any]:
     }
 
 
+# --------------------------------------------------------------------------- a failing owner
+
+
+async def _set_fault(
+    session: aiohttp.ClientSession, url: str, fault: Mapping[str, Any] | None
+) -> None:
+    """Set the owner's fault over its `PUT /_faults`; None clears it."""
+    if fault is None:
+        request = session.delete(f"{url}/_faults")
+    else:
+        request = session.put(f"{url}/_faults", json=dict(fault))
+    async with request as response:
+        response.raise_for_status()
+
+
+async def _owner_requests(session: aiohttp.ClientSession, url: str) -> int:
+    """Business requests the owner has counted so far (`GET /_stats`)."""
+    async with session.get(f"{url}/_stats") as response:
+        response.raise_for_status()
+        return int((await response.json())["requests"])
+
+
+async def _customers_known_to(
+    calls: OwnerCalls, customers: int, sample: int, seed: int
+) -> list[str]:
+    """A random sample of customers the CRM links to the ERP (prospects have no ERP data)."""
+    rng = random.Random(seed)
+    ids = [f"C{n:05d}" for n in rng.sample(range(1, customers + 1), sample)]
+    _, raw = await calls.get("crm", "/customers", {"ids": ",".join(ids)})
+    linked = [record["id"] for record in json.loads(raw)["customers"] if record.get("erp_code")]
+    if not linked:
+        raise RuntimeError(f"none of {sample} sampled customers has an ERP code")
+    return linked
+
+
+def _carries(outcome: Outcome, system: str, fields: Sequence[str]) -> bool:
+    """Whether the screen shows `system`'s data: its fields there and no error of its own."""
+    body = outcome.body
+    if outcome.kind not in ("ok", "graphql") or not isinstance(body, dict):
+        return False
+    customer = (body.get("data") or {}).get("customer")
+    if not isinstance(customer, dict) or any(customer.get(name) is None for name in fields):
+        return False
+    return not any(
+        (error.get("extensions") or {}).get("owner") == system for error in body.get("errors") or []
+    )
+
+
+def _foreign_errors(outcome: Outcome, system: str) -> bool:
+    """Whether the response failed for another reason than `system` (which is the point)."""
+    if outcome.kind in ("http", "transport"):
+        return True
+    body = outcome.body if isinstance(outcome.body, dict) else {}
+    errors = body.get("errors") or []
+    return any((error.get("extensions") or {}).get("owner") != system for error in errors)
+
+
+async def failing_owner(job: Job) -> dict[str, Any]:
+    """`concurrency` workers on the caller screen while `system` goes through `phases`.
+
+    After a warm-up with the owner healthy, each phase sets the owner's fault (`PUT
+    /_faults`; none: `DELETE`) and lasts `phase_s`. Every response answered after the
+    warm-up is kept, with when it was sent and answered (seconds from the first change),
+    so that the orchestrator can tell which phase it belongs to.
+    """
+    url = f"{job['gateway']}/graphql"
+    document: str = job["query"]
+    concurrency: int = job["concurrency"]
+    system: str = job["system"]
+    fields: Sequence[str] = job["fields"]
+    owner_url: str = job["owners"][system]
+    window = _Window()
+    # (sent, answered, kind, carried the owner's data, the owner's status, foreign errors)
+    records: list[tuple[float, float, str, bool, str | None, bool]] = []
+    samples: list[str] = []
+    phases: list[dict[str, Any]] = []
+
+    async def worker(seed: int, session: aiohttp.ClientSession, ids: Sequence[str]) -> None:
+        rng = random.Random(seed)
+        while not window.stop:
+            payload = graphql_payload(document, {"id": rng.choice(ids)})
+            sent = time.perf_counter()
+            outcome = classify(await post_graphql(session, url, payload))
+            answered = time.perf_counter()
+            if sent < window.start:
+                continue  # warm-up
+            body = outcome.body if isinstance(outcome.body, dict) else {}
+            reported = (body.get("extensions") or {}).get("owners", {}).get(system) or {}
+            foreign = _foreign_errors(outcome, system)
+            if foreign and len(samples) < MAX_ERROR_SAMPLES:
+                samples.append(outcome.message)
+            records.append(
+                (
+                    sent - window.start,
+                    answered - window.start,
+                    outcome.kind,
+                    _carries(outcome, system, fields),
+                    reported.get("status"),
+                    foreign,
+                )
+            )
+
+    async with _session(concurrency + 2) as session:
+        calls = OwnerCalls(session, job["owners"])
+        ids = await _customers_known_to(calls, job["customers"], job["sample"], job["seed"])
+        await _set_fault(session, owner_url, None)
+        tasks = [
+            asyncio.create_task(worker(job["seed"] * 1000 + i, session, ids))
+            for i in range(concurrency)
+        ]
+        clock = CpuClock.of(job)
+        try:
+            await asyncio.sleep(job["warmup_s"])
+            clock.start()
+            window.start = time.perf_counter()
+            for index, phase in enumerate(job["phases"]):
+                asked = time.perf_counter()
+                await _set_fault(session, owner_url, phase["fault"])
+                changed = time.perf_counter()
+                requests = await _owner_requests(session, owner_url)
+                phases.append(
+                    {
+                        "kind": phase["kind"],
+                        "asked_s": asked - window.start,
+                        "set_s": changed - window.start,
+                        "owner_requests_before": requests,
+                    }
+                )
+                # Phases keep to a fixed schedule, whatever the calls above took.
+                until = window.start + (index + 1) * job["phase_s"]
+                await asyncio.sleep(max(0.0, until - time.perf_counter()))
+            window.end = time.perf_counter()
+            end_requests = await _owner_requests(session, owner_url)
+            cpu = clock.stop()
+        finally:
+            window.stop = True
+            await _set_fault(session, owner_url, None)
+            await asyncio.wait(tasks, timeout=REQUEST_TIMEOUT_S + 5)
+    for this, after in zip(phases, [*phases[1:], None], strict=True):
+        following = end_requests if after is None else after["owner_requests_before"]
+        this["owner_requests"] = following - this.pop("owner_requests_before")
+    names = ("sent_s", "answered_s", "kind", "carried", "owner_status", "foreign_error")
+    return {
+        "phases": phases,
+        "end_s": window.end - window.start,
+        "customers": len(ids),
+        # One list per figure, one entry per response, in the order they were answered.
+        "responses": {name: [record[i] for record in records] for i, name in enumerate(names)},
+        "error_samples": samples,
+        "cpu": cpu,
+    }
+
+
 JOBS: dict[str, Callable[[Job], Coroutine[Any, Any, dict[str, Any]]]] = {
     "round_trips": round_trips,
     "sequential": sequential,
     "owner_requests": owner_requests,
     "closed_loop": closed_loop,
     "call_comes_in": call_comes_in,
+    "failing_owner": failing_owner,
 }
 
 

@@ -6,6 +6,7 @@ shown as min / median / max over the repeated runs.
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -28,6 +29,7 @@ def render(results: dict[str, Any], total_s: float) -> str:
         _owner_requests(results),
         _closed_loop(results),
         _call_comes_in(results),
+        _failing_owner(results),
         _observations(results),
     ]
     return "\n\n".join(part for part in parts if part).rstrip() + "\n"
@@ -60,7 +62,7 @@ def _header(results: dict[str, Any], total_s: float) -> str:
     )
 
 
-_SCENARIOS = ("caller_screen", "owner_requests", "closed_loop", "call_comes_in")
+_SCENARIOS = ("caller_screen", "owner_requests", "closed_loop", "call_comes_in", "failing_owner")
 
 
 def _machine(results: dict[str, Any]) -> str:
@@ -170,6 +172,7 @@ _PHASES = {
     "owner_requests": "owner requests",
     "closed_loop": "closed loop",
     "call_comes_in": "the call comes in",
+    "failing_owner": "a failing owner",
 }
 
 
@@ -744,6 +747,129 @@ def _call_comes_in(results: dict[str, Any]) -> str:
         + "\n\nThe numbers called:\n\n"
         + numbers
         + f"\n\n{cpu_line}\n\n{error_line}."
+    )
+
+
+def _percent(share: float) -> str:
+    return "n/a" if math.isnan(share) else f"{100 * share:.1f} %"
+
+
+def _settings(settings: dict[str, Any]) -> str:
+    return ", ".join(f"{name}: {value}" for name, value in settings.items()) or "the defaults"
+
+
+def _failing_target(run: dict[str, Any], target: float) -> str:
+    """Whether the healthy phases carried the owner's data often enough, with the figures."""
+    healthy = run["kinds"].get("healthy")
+    if not healthy or not healthy["responses"]:
+        return f"share of healthy-phase responses with its data ≥ {100 * target:.0f} %: n/a"
+    shares = [100 * p["share"] for p in run["phases"] if p["kind"] == "healthy"]
+    verdict = "met" if healthy["share"] >= target else "not met"
+    return (
+        f"share of healthy-phase responses with the {run.get('label', run['system'])}'s data ≥ "
+        f"{100 * target:.0f} %: **{verdict}** ({_percent(healthy['share'])}, "
+        f"{healthy['carried']} of {healthy['responses']}; per healthy phase "
+        f"{Spread.of(shares).format()} %)"
+    )
+
+
+def _failing_owner(results: dict[str, Any]) -> str:
+    runs = results.get("failing_owner") or []
+    if not runs:
+        return ""
+    run = runs[0]
+    c = results["config"]
+    system = run["system"]
+    label = run.get("label", system)
+    fields = " and ".join(f"`{name}`" for name in run["fields"])
+    faults = ", ".join(
+        f"{kind} (" + (f"`{json.dumps(fault)}`" if fault else "no fault") + ")"
+        for kind, fault in run["faults"].items()
+    )
+    rows: list[Row] = []
+    for kind, figures in run["kinds"].items():
+        statuses = ", ".join(
+            f"{status} {count}"
+            for status, count in sorted(figures["owner_status"].items(), key=lambda i: -i[1])
+        )
+        rows.append(
+            (
+                kind,
+                str(figures["phases"]),
+                str(figures["responses"]),
+                f"{figures['responses_per_s']:.1f}",
+                _percent(figures["share"]),
+                *(f"{figures['latency'][q]:.1f}" for q in _QS),
+                statuses or "n/a",
+                Spread.of([float(n) for n in figures["owner_requests"]]).format(0),
+            )
+        )
+    healthy_rows: list[Row] = []
+    for number, phase in enumerate(p for p in run["phases"] if p["kind"] == "healthy"):
+        after = phase["first_carried_after_s"]
+        healthy_rows.append(
+            (
+                str(number + 1),
+                f"{phase['start_s']:.1f}",
+                str(phase["responses"]),
+                _percent(phase["share"]),
+                "never" if after is None else f"{after:.2f}",
+            )
+        )
+    foreign = sum(figures["foreign_errors"] for figures in run["kinds"].values())
+    samples = run["error_samples"][:3]
+    errors = f"Errors other than the {label}'s: {foreign}" + (
+        "; e.g. " + "; ".join(f"`{sample}`" for sample in samples) if samples else ""
+    )
+    machine = results["machine"]
+    total = run["phase_s"] * run["cycles"] * len(run["faults"])
+    times = "once" if run["cycles"] == 1 else f"{run['cycles']} times over"
+    return (
+        f"## 5. A failing owner: the {label} hangs, fails and recovers, owners at "
+        f"{c['owner_latency_ms']} ms\n\n"
+        "What the agents' screens show while one owner goes down and comes back, and how soon "
+        f"its data is back once it has recovered. {run['concurrency']} clients ask the caller "
+        "screen (scenario 3's query) for random customers that the CRM links to the "
+        f"{label} ({run['customers']} of them), each sending its next request as soon as "
+        f"the last one answered, while the {label} (`{system}`) goes through these phases, "
+        f"{run['phase_s']:g} s each, {times} ({total:g} s, after "
+        f"{c['fault_warmup_s']:g} s healthy that are not measured): {faults}, each set on "
+        "the running owner with `PUT /_faults`. A response carries the "
+        f"{label}'s data when {fields} are there and no error names the {label}; it "
+        "belongs to the phase it was sent and answered in, and the "
+        f"{run['across_changes']} responses that saw a change of phase are left out. "
+        f"The gateway runs the shipped map, whose breaker for the {label} is "
+        f"`{_settings(run['breaker'])}`. One run, on its own owners and gateway, measured "
+        f"{machine['date']} on commit {machine['revision']}.\n\n"
+        f"**Target**: {_failing_target(run, float(c['fault_target_share']))}.\n\n"
+        + table(
+            (
+                "phase",
+                "phases",
+                "responses",
+                "responses/s",
+                f"with the {label}'s data",
+                "p50 ms",
+                "p95 ms",
+                "p99 ms",
+                f"`extensions.owners.{system}.status`",
+                f"{label} requests per phase (its own count)",
+            ),
+            rows,
+        )
+        + "\n\nEach healthy phase, from the moment the owner was healthy again (seconds from "
+        "the first change):\n\n"
+        + table(
+            (
+                "healthy phase",
+                "starts at s",
+                "responses",
+                f"with the {label}'s data",
+                f"first response with the {label}'s data after s",
+            ),
+            healthy_rows,
+        )
+        + f"\n\n{errors}."
     )
 
 

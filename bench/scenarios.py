@@ -13,10 +13,12 @@ Everything here measures; nothing formats. `run()` returns a JSON-ready dict tha
 
 from __future__ import annotations
 
+import bisect
 import math
 import random
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import phonenumbers
+import yaml
 
 from . import machine, procs
 from . import peer as peer_gw
@@ -82,6 +85,20 @@ CALL_LIMIT = 20  # tickets and invoices: the schema's default `first`
 # Owner requests the screen should cost: lookup wave, fetch wave, and the ERP's wave.
 CALL_EXPECTED_REQUESTS = {"crm": 2, "erp": 2, "helpdesk": 2, "contactcenter": 2}
 
+
+# 5. A failing owner: the ERP hangs, then fails, then is healthy again, over and over. A
+# response "carries the ERP's data" when the caller screen's ERP fields are there and no
+# error names the ERP.
+FAULT_SYSTEM = "erp"
+FAULT_LABEL = "ERP"  # how the report names it
+FAULT_FIELDS = ("credit", "invoices")
+HEALTHY = "healthy"
+FAULT_PHASES: tuple[tuple[str, dict[str, Any] | None], ...] = (
+    ("hanging", {"mode": "hang"}),
+    ("failing", {"mode": "status", "status": 503}),
+    (HEALTHY, None),
+)
+FAULT_SAMPLE = 100  # random customers asked of the CRM; those with an ERP code are used
 
 # Ours, the peer (Hive Gateway, bench/peer.py) and the naive baseline (procs.NAIVE_ENV).
 GATEWAYS = ("ours", "peer", "naive")
@@ -152,6 +169,16 @@ class Config:
     call_requests: int = 126
     call_floor_every: int = 4
     call_target_p95_ms: float = 300.0
+    # 5. a failing owner: `fault_concurrency` clients on the caller screen, owners at
+    # `owner_latency_ms`, while the ERP goes through FAULT_PHASES (`fault_phase_s` each)
+    # `fault_cycles` times, after `fault_warmup_s` healthy and not measured. Run once, on
+    # processes of its own, after everything else.
+    fault_scenario: bool = True
+    fault_concurrency: int = 20
+    fault_phase_s: float = 5.0
+    fault_cycles: int = 4
+    fault_warmup_s: float = 2.0
+    fault_target_share: float = 0.95
     # Targets of issue #7 (the report says where each stands).
     target_overhead_p50_ms: float = 3.0
     target_concurrency: int = 50
@@ -172,6 +199,7 @@ class Config:
             "loop_warmup_s": 0.5,
             "loop_duration_s": 3.0,
             "call_requests": 30,
+            "fault_cycles": 1,
         }
         settings.update(changes)
         return cls(**settings)
@@ -699,6 +727,128 @@ class Runner:
             "gateway_cpu_per_request_ms": _per_request_ms(raw["cpu"]["cpu_s"]["gateway"], measured),
         }
 
+    # ------------------------------------------------------------------ scenario 5
+
+    def failing_owner(self, system: System) -> dict[str, Any]:
+        c = self.config
+        owners, gateway = system.owners, system.gateways["ours"]
+        phases = [
+            {"kind": kind, "fault": fault}
+            for _ in range(c.fault_cycles)
+            for kind, fault in FAULT_PHASES
+        ]
+        raw = self.job(
+            {
+                "kind": "failing_owner",
+                "gateway": gateway.urls["gateway"],
+                "gateway_pid": gateway.pid,
+                "owners_pid": owners.pid,
+                "owners": owners.urls,
+                "system": FAULT_SYSTEM,
+                "fields": list(FAULT_FIELDS),
+                "query": CALLER_SCREEN,
+                "customers": CUSTOMERS,
+                "sample": FAULT_SAMPLE,
+                "seed": 11,
+                "concurrency": c.fault_concurrency,
+                "warmup_s": c.fault_warmup_s,
+                "phase_s": c.fault_phase_s,
+                "phases": phases,
+            },
+            timeout=c.fault_warmup_s + c.fault_phase_s * len(phases) + 120,
+        )
+        return {
+            **summarise_failing_owner(raw),
+            "system": FAULT_SYSTEM,
+            "label": FAULT_LABEL,
+            "fields": list(FAULT_FIELDS),
+            "faults": {kind: fault for kind, fault in FAULT_PHASES},
+            "breaker": breaker_settings(self.repo, FAULT_SYSTEM),
+            "concurrency": c.fault_concurrency,
+            "phase_s": c.fault_phase_s,
+            "cycles": c.fault_cycles,
+            "query": CALLER_SCREEN,
+        }
+
+
+def breaker_settings(repo: Path, system: str) -> dict[str, Any]:
+    """The `breaker:` settings of `system` in the shipped map, as written there."""
+    document = yaml.safe_load((repo / "ownership.yaml").read_text()) or {}
+    settings = dict((document.get("defaults") or {}).get("breaker") or {})
+    spec = (document.get("systems") or {}).get(system) or {}
+    settings.update(spec.get("breaker") or {})
+    return settings
+
+
+def summarise_failing_owner(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Each response put in the phase it lived in, and the figures of each phase and kind.
+
+    A response belongs to a phase when it was sent after the owner confirmed that phase's
+    change and answered before the next change was asked for; one that saw two phases is
+    counted apart (`across_changes`), since neither can be blamed for it.
+    """
+    phases: list[dict[str, Any]] = raw["phases"]
+    ends = [phase["asked_s"] for phase in phases[1:]] + [raw["end_s"]]
+    starts = [phase["set_s"] for phase in phases]
+    responses = raw["responses"]
+    members: list[list[int]] = [[] for _ in phases]
+    across = 0
+    for i, (sent, answered) in enumerate(
+        zip(responses["sent_s"], responses["answered_s"], strict=True)
+    ):
+        if sent >= raw["end_s"]:
+            continue  # sent after the last phase: not measured
+        index = bisect.bisect_right(starts, sent) - 1
+        if index >= 0 and answered < ends[index]:
+            members[index].append(i)
+        else:
+            across += 1
+    per_phase: list[dict[str, Any]] = []
+    for phase, start, end, indices in zip(phases, starts, ends, members, strict=True):
+        carried = [i for i in indices if responses["carried"][i]]
+        first = min((responses["answered_s"][i] for i in carried), default=None)
+        per_phase.append(
+            {
+                "kind": phase["kind"],
+                "start_s": start,
+                "length_s": end - start,
+                "responses": len(indices),
+                "carried": len(carried),
+                "share": len(carried) / len(indices) if indices else math.nan,
+                # How long into the phase the first response with the owner's data came back.
+                "first_carried_after_s": None if first is None else first - start,
+                "owner_requests": phase["owner_requests"],
+            }
+        )
+    kinds: dict[str, dict[str, Any]] = {}
+    for kind in dict.fromkeys(phase["kind"] for phase in phases):
+        chosen = [n for n, phase in enumerate(phases) if phase["kind"] == kind]
+        indices = [i for n in chosen for i in members[n]]
+        with_data = sum(1 for i in indices if responses["carried"][i])
+        statuses = Counter(str(responses["owner_status"][i]) for i in indices)
+        seconds = sum(per_phase[n]["length_s"] for n in chosen)
+        kinds[kind] = {
+            "phases": len(chosen),
+            "responses": len(indices),
+            "carried": with_data,
+            "share": with_data / len(indices) if indices else math.nan,
+            "responses_per_s": len(indices) / seconds if seconds else math.nan,
+            "latency": latency_summary(
+                [1000 * (responses["answered_s"][i] - responses["sent_s"][i]) for i in indices]
+            ),
+            "owner_status": dict(statuses),
+            "owner_requests": [per_phase[n]["owner_requests"] for n in chosen],
+            "foreign_errors": sum(1 for i in indices if responses["foreign_error"][i]),
+        }
+    return {
+        "phases": per_phase,
+        "kinds": kinds,
+        "across_changes": across,
+        "customers": raw["customers"],
+        "error_samples": raw["error_samples"],
+        "cpu": raw["cpu"],
+    }
+
 
 def run(config: Config, repo: Path, out_dir: Path) -> dict[str, Any]:
     """Run every scenario `config.repeats` times; the raw figures of every run."""
@@ -722,6 +872,7 @@ def run(config: Config, repo: Path, out_dir: Path) -> dict[str, Any]:
         "owner_requests": [],
         "closed_loop": [],
         "call_comes_in": [],
+        "failing_owner": [],
         # The peer and the naive baseline: scenarios 1 to 3, in the same shape.
         "peer": {
             "status": peer_status,
@@ -750,6 +901,30 @@ def run(config: Config, repo: Path, out_dir: Path) -> dict[str, Any]:
             for repeat in range(config.repeats):
                 for gateway in rotated(list(system.gateways), repeat):
                     _measure(runner, system, gateway, repeat, figures(gateway))
+    if config.fault_scenario:
+        # Last, on processes of its own: no fault can outlast it into another scenario.
+        with runner.system(config.owner_latency_ms, ["ours"]) as system:
+            results["pinning"]["affinity"]["failing owner"] = {
+                "owners": system.owners.affinity,
+                "ours": system.gateways["ours"].affinity,
+            }
+            _log(
+                f"a failing owner: {config.fault_cycles} cycle(s) of "
+                + ", ".join(kind for kind, _ in FAULT_PHASES)
+                + f", {config.fault_phase_s:g} s each"
+            )
+            with runner.timed("failing_owner"):
+                failing = runner.failing_owner(system)
+            results["failing_owner"].append(failing)
+            _report_errors(
+                "a failing owner (other than the failing owner's)",
+                {"errors": sum(kind["foreign_errors"] for kind in failing["kinds"].values())},
+            )
+            healthy = failing["kinds"].get(HEALTHY, {})
+            _log(
+                f"a failing owner: {100 * healthy.get('share', math.nan):.1f} % of the "
+                f"healthy-phase responses carried the {FAULT_LABEL}'s data"
+            )
     results["peer"]["status"]["reason"] = runner.peer_reason
     results["duration_s"] = time.monotonic() - started
     _log(
