@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .breaker import BreakerConfig, CircuitBreaker
+from .breaker import BreakerConfig, CircuitBreaker, Permit
 from .budget import RetryBudget
 from .calls import Call, CallObserver
 from .client import default_transport, open_source
@@ -47,6 +47,7 @@ __all__ = [
     "OwnerRejected",
     "OwnerTimeout",
     "OwnerUnavailable",
+    "Permit",
     "RestSource",
     "RetryBudget",
     "SystemConfig",

@@ -5,6 +5,10 @@ row, or when at least half of the last `window` calls failed, the breaker
 opens: calls are refused at once, without touching the network, for
 `open_for` seconds. Then it is half-open: one probe call at a time is let
 through; a success closes it, a failure opens it again.
+
+`allow()` hands out a `Permit` for every call it lets through, and the call's
+outcome is reported with it: only the probe's own outcome decides a half-open
+breaker, never that of a call that left before the breaker opened.
 """
 
 from __future__ import annotations
@@ -30,6 +34,16 @@ class BreakerConfig:
     """A call cut short by the request's deadline is a failure once it waited this long."""
 
 
+@dataclass(frozen=True, eq=False)
+class Permit:
+    """One call the breaker let through; its outcome is reported with it."""
+
+    probe: bool
+
+
+_CALL = Permit(probe=False)  # every call of a closed breaker: only probes need telling apart
+
+
 class CircuitBreaker:
     """The breaker of one owner, shared by every request of the process."""
 
@@ -42,7 +56,7 @@ class CircuitBreaker:
         self._opened_at = 0.0
         self._streak = 0
         self._outcomes: deque[bool] = deque(maxlen=self.config.window)
-        self._probing = False
+        self._probe: Permit | None = None
 
     @property
     def state(self) -> str:
@@ -50,30 +64,32 @@ class CircuitBreaker:
             return HALF_OPEN
         return self._state
 
-    def allow(self) -> bool:
-        """Whether a call may go out now; in half-open, only one probe at a time."""
+    def allow(self) -> Permit | None:
+        """A permit for a call that may go out now, or None; in half-open, one probe at a time."""
         state = self.state
         if state == CLOSED:
-            return True
-        if state == HALF_OPEN and not self._probing:
+            return _CALL
+        if state == HALF_OPEN and self._probe is None:
             self._state = HALF_OPEN
-            self._probing = True
-            return True
-        return False
+            self._probe = Permit(probe=True)
+            return self._probe
+        return None
 
-    def success(self) -> None:
-        if self._state == HALF_OPEN:
+    def success(self, permit: Permit) -> None:
+        if permit is self._probe:
             self._close()
             return
+        if self._state != CLOSED:
+            return  # a call that left before the breaker opened: the probe decides
         self._streak = 0
         self._outcomes.append(True)
 
-    def failure(self) -> None:
-        if self._state == HALF_OPEN:
+    def failure(self, permit: Permit) -> None:
+        if permit is self._probe:
             self._open()
             return
-        if self._state == OPEN:
-            return  # a call that left before the breaker opened
+        if self._state != CLOSED:
+            return  # a call that left before the breaker opened: the probe decides
         self._streak += 1
         self._outcomes.append(False)
         failed = self._outcomes.count(False)
@@ -83,19 +99,23 @@ class CircuitBreaker:
         if self._streak >= self.config.failures or half_of_window:
             self._open()
 
-    def release(self) -> None:
-        """A probe ended with no verdict on the owner (e.g. the request ran out of time)."""
-        self._probing = False
+    def release(self, permit: Permit) -> None:
+        """A call ended with no verdict on the owner (e.g. the request ran out of time).
+
+        If it was the probe, the next call may probe instead.
+        """
+        if permit is self._probe:
+            self._probe = None
 
     def _open(self) -> None:
         self._state = OPEN
         self._opened_at = self._clock()
-        self._probing = False
+        self._probe = None
         self._streak = 0
         self._outcomes.clear()
 
     def _close(self) -> None:
         self._state = CLOSED
-        self._probing = False
+        self._probe = None
         self._streak = 0
         self._outcomes.clear()

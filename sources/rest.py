@@ -28,7 +28,7 @@ from urllib.parse import quote
 import httpx
 import orjson
 
-from .breaker import CircuitBreaker
+from .breaker import CircuitBreaker, Permit
 from .budget import RetryBudget
 from .calls import Call, CallObserver
 from .config import EntityConfig, SystemConfig
@@ -200,7 +200,7 @@ class RestSource:
         spec = EntityConfig(name=name, key_field=("id",))
         asking = _Asking(observer, deadline)
         started = self._clock()
-        time_left = self._admit(asking, spec, 1, started, attempt=0)
+        permit, time_left = self._admit(asking, spec, 1, started, attempt=0)
         request = self._request(
             method,
             path,
@@ -216,17 +216,17 @@ class RestSource:
             http_status, response, payload = await self._exchange(request, time_left)
             status = "ok" if http_status < 400 else "error"
             if http_status < 500:
-                self.breaker.success()
+                self.breaker.success(permit)
             else:
-                self.breaker.failure()
+                self.breaker.failure(permit)
             return self._written(response, payload)
         except TimeoutError:
             # Cut by our own clock: whether the request had gone out is not known.
             status = "unknown"
-            self.breaker.failure()
+            self.breaker.failure(permit)
             raise OutcomeUnknown(self.name, "no answer in time") from None
         except httpx.TransportError as error:
-            self.breaker.failure()
+            self.breaker.failure(permit)
             failure = classify(error)
             if not failure.sent:
                 status = "unavailable"
@@ -242,7 +242,7 @@ class RestSource:
             raise OutcomeUnknown(self.name, reason) from None
         finally:
             if status == "cancelled":
-                self.breaker.release()
+                self.breaker.release(permit)
             self._report(asking, spec, 1, started, status, http_status, 0, sent=True)
 
     def _written(self, response: httpx.Response, body: bytes) -> Any:
@@ -394,7 +394,7 @@ class RestSource:
     ) -> Any:
         """One HTTP exchange, under the breaker, the cap, the timeout and the deadline."""
         started = self._clock()
-        time_left = self._admit(asking, spec, keys, started, attempt)
+        permit, time_left = self._admit(asking, spec, keys, started, attempt)
         if attempt == 0:
             self.budget.earn()
         cut_by_deadline = time_left < self.config.timeout
@@ -404,18 +404,18 @@ class RestSource:
             http_status, response, body = await self._exchange(request, time_left)
             payload = self._decode(response, body, not_found_ok)
             status = "ok"
-            self.breaker.success()
+            self.breaker.success(permit)
             return payload
         except TimeoutError:
             if cut_by_deadline:
                 status = "deadline"
-                self._judge_cut(started)
+                self._judge_cut(permit, started)
                 raise DeadlineExceeded(self.name) from None
             status = "timeout"
-            self.breaker.failure()
+            self.breaker.failure(permit)
             raise OwnerTimeout(self.name, self.config.timeout) from None
         except httpx.TransportError as error:
-            self.breaker.failure()
+            self.breaker.failure(permit)
             failure = classify(error)
             if failure.timed_out:
                 status = "timeout"
@@ -427,32 +427,36 @@ class RestSource:
         except OwnerError as error:
             status = error.status
             if isinstance(error, OwnerHTTPError) and error.http_status < 500:
-                self.breaker.success()  # the owner is well; the request was refused
+                self.breaker.success(permit)  # the owner is well; the request was refused
             else:
-                self.breaker.failure()
+                self.breaker.failure(permit)
             raise
         except Exception:
             status = "error"
-            self.breaker.failure()
+            self.breaker.failure(permit)
             raise
         finally:
             if status == "cancelled":
-                self.breaker.release()
+                self.breaker.release(permit)
             self._report(asking, spec, keys, started, status, http_status, attempt, sent=True)
 
     def _admit(
         self, asking: _Asking, spec: EntityConfig, keys: int, started: float, attempt: int
-    ) -> float:
-        """Seconds this call may take; refuses at once when the breaker is open or time is up."""
-        if not self.breaker.allow():
+    ) -> tuple[Permit, float]:
+        """The breaker's permit and the seconds this call may take.
+
+        Refuses at once when the breaker is open or time is up.
+        """
+        permit = self.breaker.allow()
+        if permit is None:
             self._report(asking, spec, keys, started, "unavailable", None, attempt, sent=False)
             raise CircuitOpen(self.name)
         time_left = asking.time_left()
         if time_left <= 0:
-            self.breaker.release()
+            self.breaker.release(permit)
             self._report(asking, spec, keys, started, "deadline", None, attempt, sent=False)
             raise DeadlineExceeded(self.name)
-        return time_left
+        return permit, time_left
 
     async def _exchange(
         self, request: httpx.Request, time_left: float
@@ -463,12 +467,12 @@ class RestSource:
                 response, body = await self._client.send(request)
         return response.status_code, response, body
 
-    def _judge_cut(self, started: float) -> None:
+    def _judge_cut(self, permit: Permit, started: float) -> None:
         """A call cut short by the request's deadline: the owner's fault only if it was slow."""
         if self._clock() - started >= self.config.breaker.slow:
-            self.breaker.failure()
+            self.breaker.failure(permit)
         else:
-            self.breaker.release()
+            self.breaker.release(permit)
 
     def _decode(self, response: httpx.Response, body: bytes, not_found_ok: bool) -> Any:
         status = response.status_code

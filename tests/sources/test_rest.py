@@ -400,6 +400,59 @@ async def test_the_breaker_lets_a_recovered_owner_back_in() -> None:
     assert source.breaker.state == "closed"
 
 
+def clocked_source(
+    handler: Callable[[httpx.Request], object], breaker: BreakerConfig
+) -> tuple[RestSource, list[float]]:
+    """A CRM source whose breaker reads a clock the test moves by hand."""
+    clock = [0.0]
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        result = handler(request)
+        if asyncio.iscoroutine(result):
+            result = await result
+        assert isinstance(result, httpx.Response)
+        return result
+
+    config = SystemConfig(
+        name="crm", base_url="http://crm.test", entities={"customer": CUSTOMER}, breaker=breaker
+    )
+    client = OwnerClient("http://crm.test", httpx.MockTransport(answer))
+    return RestSource(config, client, clock=lambda: clock[0]), clock
+
+
+async def test_a_call_sent_before_the_breaker_opened_does_not_decide_the_probe() -> None:
+    release_straggler = asyncio.Event()
+    release_probe = asyncio.Event()
+    asked: list[str] = []
+
+    async def owner(request: httpx.Request) -> httpx.Response:
+        key = request.url.params["ids"]
+        asked.append(key)
+        if key == "STRAGGLER":  # sent while the owner was failing, answers late
+            await release_straggler.wait()
+            return httpx.Response(500)
+        if key == "PROBE":  # sent once it had recovered
+            await release_probe.wait()
+            return customers_reply(request)
+        return httpx.Response(500)
+
+    source, clock = clocked_source(owner, BreakerConfig(failures=1, open_for=5))
+    straggler = asyncio.create_task(source.fetch("customer", ["STRAGGLER"]))
+    await asyncio.sleep(0)
+    await source.fetch("customer", ["C1"])
+    assert source.breaker.state == "open"
+    clock[0] += 5
+    probe = asyncio.create_task(source.fetch("customer", ["PROBE"]))
+    while "PROBE" not in asked:
+        await asyncio.sleep(0)
+    release_straggler.set()
+    assert isinstance((await straggler)[0], OwnerHTTPError)
+    assert source.breaker.state == "half_open"  # still waiting for the probe's verdict
+    release_probe.set()
+    assert (await probe)[0] == {"id": "PROBE", "name": "PROBE"}
+    assert source.breaker.state == "closed"
+
+
 async def test_a_hanging_owner_is_cut_at_the_deadline() -> None:
     async def hang(request: httpx.Request) -> httpx.Response:
         await asyncio.sleep(60)
