@@ -816,10 +816,36 @@ class _Reader:
         if value is None:
             return base
         where = f"{where}: breaker"
-        spec = self.mapping(value, where, line, ("failures", "window", "open_for", "slow"))
+        keys = ("failures", "window", "open_first", "open_for", "slow")
+        spec = self.mapping(value, where, line, keys)
         if spec is None:
             return base
         at = spec.lines.get
+        open_for = self.duration(
+            spec.get("open_for"), f"{where}: open_for", at("open_for", line), base.open_for
+        )
+        written = spec.get("open_first")
+        open_first = self.duration(
+            written, f"{where}: open_first", at("open_first", line), base.open_first
+        )
+        # Checked only where written: an inherited first open time is cut to a shorter
+        # `open_for` by the breaker itself.
+        if written is not None and parse_duration(written) is not None:
+            if open_first == 0:
+                self.add(
+                    at("open_first", line),
+                    f"{where}: open_first must be more than 0",
+                    "write e.g. 500ms; it doubles with each failed probe",
+                )
+                open_first = base.open_first
+            elif open_first > open_for:
+                self.add(
+                    at("open_first", line),
+                    f"{where}: open_first {written!r} is longer than open_for ({open_for:g}s), "
+                    "the longest the breaker stays open",
+                    f"make it at most {open_for:g}s, or raise open_for",
+                )
+                open_first = min(base.open_first, open_for)
         return BreakerConfig(
             failures=self.integer(
                 spec.get("failures"), f"{where}: failures", at("failures", line), base.failures
@@ -827,9 +853,8 @@ class _Reader:
             window=self.integer(
                 spec.get("window"), f"{where}: window", at("window", line), base.window, low=2
             ),
-            open_for=self.duration(
-                spec.get("open_for"), f"{where}: open_for", at("open_for", line), base.open_for
-            ),
+            open_for=open_for,
+            open_first=open_first,
             slow=self.duration(spec.get("slow"), f"{where}: slow", at("slow", line), base.slow),
         )
 

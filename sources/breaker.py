@@ -3,8 +3,11 @@
 Closed, calls flow and outcomes are counted. After `failures` failures in a
 row, or when at least half of the last `window` calls failed, the breaker
 opens: calls are refused at once, without touching the network, for
-`open_for` seconds. Then it is half-open: one probe call at a time is let
-through; a success closes it, a failure opens it again.
+`open_first` seconds. Then it is half-open: one probe call at a time is let
+through. A successful probe closes it; a failed one opens it again, each time
+for twice as long as the last, up to `open_for`. So an owner that was out for
+a moment is back within about `open_first`, and one that stays dead is asked
+once per open period, and at most once every `open_for` in the end.
 
 `allow()` hands out a `Permit` for every call it lets through, and the call's
 outcome is reported with it: only the probe's own outcome decides a half-open
@@ -30,8 +33,16 @@ class BreakerConfig:
     failures: int = 5
     window: int = 20
     open_for: float = 5.0
+    """The longest the breaker stays open: what the open time of a dead owner grows to."""
+    open_first: float = 0.5
+    """How long the breaker first stays open; doubled by each failed probe, up to `open_for`."""
     slow: float = 0.25
     """A call cut short by the request's deadline is a failure once it waited this long."""
+
+    @property
+    def first_open_time(self) -> float:
+        """The first open time, which is never longer than the longest."""
+        return min(self.open_first, self.open_for)
 
 
 @dataclass(frozen=True, eq=False)
@@ -54,15 +65,21 @@ class CircuitBreaker:
         self._clock = clock
         self._state = CLOSED
         self._opened_at = 0.0
+        self._open_time = self.config.first_open_time
         self._streak = 0
         self._outcomes: deque[bool] = deque(maxlen=self.config.window)
         self._probe: Permit | None = None
 
     @property
     def state(self) -> str:
-        if self._state == OPEN and self._clock() - self._opened_at >= self.config.open_for:
+        if self._state == OPEN and self._clock() - self._opened_at >= self._open_time:
             return HALF_OPEN
         return self._state
+
+    @property
+    def open_time(self) -> float:
+        """Seconds the breaker stays open this time (or, closed, the next time it opens)."""
+        return self._open_time
 
     def allow(self) -> Permit | None:
         """A permit for a call that may go out now, or None; in half-open, one probe at a time."""
@@ -86,7 +103,7 @@ class CircuitBreaker:
 
     def failure(self, permit: Permit) -> None:
         if permit is self._probe:
-            self._open()
+            self._open(min(2 * self._open_time, self.config.open_for))
             return
         if self._state != CLOSED:
             return  # a call that left before the breaker opened: the probe decides
@@ -97,7 +114,7 @@ class CircuitBreaker:
             failed * 2 >= len(self._outcomes)
         )
         if self._streak >= self.config.failures or half_of_window:
-            self._open()
+            self._open(self.config.first_open_time)
 
     def release(self, permit: Permit) -> None:
         """A call ended with no verdict on the owner (e.g. the request ran out of time).
@@ -107,15 +124,17 @@ class CircuitBreaker:
         if permit is self._probe:
             self._probe = None
 
-    def _open(self) -> None:
+    def _open(self, seconds: float) -> None:
         self._state = OPEN
         self._opened_at = self._clock()
+        self._open_time = seconds
         self._probe = None
         self._streak = 0
         self._outcomes.clear()
 
     def _close(self) -> None:
         self._state = CLOSED
+        self._open_time = self.config.first_open_time
         self._probe = None
         self._streak = 0
         self._outcomes.clear()

@@ -56,8 +56,19 @@ DEPENDS = {"crm": ["erp"]}
 
 
 def fault_map(tmp_path: Path, **breaker: Any) -> Path:
-    """The shipped map with short timeouts, so that every fault case stays quick."""
-    settings = {"failures": 3, "window": 20, "open_for": "1s", "slow": "100ms", **breaker}
+    """The shipped map with short timeouts, so that every fault case stays quick.
+
+    The breaker stays open for a fixed second: these cases are about the faults, and
+    how its open time grows is tested on the breaker itself.
+    """
+    settings = {
+        "failures": 3,
+        "window": 20,
+        "open_first": "1s",
+        "open_for": "1s",
+        "slow": "100ms",
+        **breaker,
+    }
     text = (ROOT / "ownership.yaml").read_text()
     start = text.index("defaults:")
     end = text.index("systems:")

@@ -334,12 +334,18 @@ async def test_a_request_past_its_deadline_answers_with_what_it_has(demo_data: P
     assert body["extensions"]["owners"]["helpdesk"]["status"] == "deadline"
 
 
-async def test_readiness_reports_each_owners_breaker(demo_data: Path) -> None:
+async def test_readiness_reports_each_owners_breaker(demo_data: Path, tmp_path: Path) -> None:
     def down(request: httpx.Request) -> httpx.Response:
         return httpx.Response(500)
 
+    # Open long enough that no probe goes out while the test looks.
+    shipped = (ROOT / "ownership.yaml").read_text()
+    assert "open_first: 500ms" in shipped
+    ownership = tmp_path / "ownership.yaml"
+    ownership.write_text(shipped.replace("open_first: 500ms", "open_first: 5s"))
     app = create_app(
-        settings(), transports=owner_transports(demo_data, erp=httpx.MockTransport(down))
+        dataclasses.replace(settings(), ownership_path=ownership),
+        transports=owner_transports(demo_data, erp=httpx.MockTransport(down)),
     )
     async with client_for(app) as client:
         before = (await client.get("/readyz")).json()

@@ -108,6 +108,52 @@ def test_bad_numbers_and_durations_are_named() -> None:
     assert any("max_batch must be a whole number of at least 1, not 0" in p for p in problems)
 
 
+def with_breaker(settings: str) -> str:
+    return MINIMAL.replace("timeout: 800ms", f"timeout: 800ms\n    breaker: {settings}")
+
+
+def test_the_breaker_opens_first_briefly_unless_the_map_says_otherwise() -> None:
+    crm = parse_ownership(MINIMAL, Path("map.yaml"), {}).systems["crm"]
+    assert (crm.breaker.open_first, crm.breaker.open_for) == (0.5, 5.0)
+    text = with_breaker("{open_first: 250ms, open_for: 4s}")
+    crm = parse_ownership(text, Path("map.yaml"), {}).systems["crm"]
+    assert (crm.breaker.open_first, crm.breaker.open_for) == (0.25, 4.0)
+
+
+def test_the_shipped_map_opens_its_breakers_briefly_first() -> None:
+    breaker = load_ownership(SHIPPED).systems["erp"].breaker
+    assert (breaker.open_first, breaker.open_for) == (0.5, 5.0)
+
+
+@pytest.mark.parametrize(
+    ("settings", "problem"),
+    [
+        (
+            "{open_first: 10s, open_for: 5s}",
+            "map.yaml:7: system 'crm': breaker: open_first '10s' is longer than open_for (5s), "
+            "the longest the breaker stays open (make it at most 5s, or raise open_for)",
+        ),
+        (
+            "{open_first: 2s, open_for: 500ms}",
+            "map.yaml:7: system 'crm': breaker: open_first '2s' is longer than open_for (0.5s), "
+            "the longest the breaker stays open (make it at most 0.5s, or raise open_for)",
+        ),
+        (
+            "{open_first: 0}",
+            "map.yaml:7: system 'crm': breaker: open_first must be more than 0 "
+            "(write e.g. 500ms; it doubles with each failed probe)",
+        ),
+        (
+            "{open_first: soon}",
+            "map.yaml:7: system 'crm': breaker: open_first is not a duration: 'soon' "
+            "(write e.g. 800ms, 2s, 5m or 30)",
+        ),
+    ],
+)
+def test_a_bad_first_open_time_is_named_with_a_fix(settings: str, problem: str) -> None:
+    assert problems_of(with_breaker(settings)) == [problem]
+
+
 def test_an_endpoint_must_say_its_method_and_a_single_path_its_key() -> None:
     text = MINIMAL.replace(
         "batch: {get: /customers, param: ids}",

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from itertools import pairwise
+
 from ownergraph.sources.breaker import (
     CLOSED,
     HALF_OPEN,
@@ -63,12 +65,13 @@ def test_it_opens_when_half_of_the_window_failed() -> None:
     assert cb.state == OPEN
 
 
-def test_after_open_for_one_probe_goes_out_and_its_success_closes() -> None:
-    cb, clock = breaker(failures=1, open_for=5)
+def test_the_first_open_lasts_open_first_then_one_probe_goes_out() -> None:
+    cb, clock = breaker(failures=1, open_first=0.5, open_for=5)
     fail(cb)
-    clock.now += 4.9
+    assert cb.open_time == 0.5
+    clock.now += 0.49
     assert cb.allow() is None
-    clock.now += 0.2
+    clock.now += 0.01
     assert cb.state == HALF_OPEN
     probe = let(cb)
     assert probe.probe
@@ -78,18 +81,66 @@ def test_after_open_for_one_probe_goes_out_and_its_success_closes() -> None:
     assert cb.allow() is not None
 
 
-def test_a_failed_probe_opens_it_again() -> None:
-    cb, clock = breaker(failures=1, open_for=5)
+def test_each_failed_probe_doubles_the_open_time_up_to_open_for() -> None:
+    cb, clock = breaker(failures=1, open_first=0.5, open_for=5)
     fail(cb)
-    clock.now += 5
-    fail(cb)  # the probe
+    seen = []
+    for _ in range(6):
+        seen.append(cb.open_time)
+        clock.now += cb.open_time - 0.001
+        assert cb.allow() is None  # still open: the owner is not asked
+        clock.now += 0.001
+        fail(cb)  # the probe
+        assert cb.state == OPEN
+    assert seen == [0.5, 1.0, 2.0, 4.0, 5.0, 5.0]
+
+
+def test_a_successful_probe_closes_and_resets_the_open_time() -> None:
+    cb, clock = breaker(failures=2, open_first=0.5, open_for=5)
+    fail(cb, 2)
+    for _ in range(2):
+        clock.now += cb.open_time
+        fail(cb)  # the probe
+    assert cb.open_time == 2.0
+    clock.now += 2.0
+    cb.success(let(cb))
+    assert cb.state == CLOSED
+    assert cb.open_time == 0.5
+    fail(cb, 2)
     assert cb.state == OPEN
-    clock.now += 4
-    assert cb.allow() is None
+    clock.now += 0.5
+    assert cb.state == HALF_OPEN
+
+
+def test_a_dead_owner_gets_at_most_one_probe_per_open_period() -> None:
+    cb, clock = breaker(failures=1, open_first=0.5, open_for=5)
+    tick = 1 / 64  # seconds; a binary fraction, so that the clock adds up exactly
+    hang = 20 * tick  # each probe waits this long, then fails
+    fail(cb)
+    opened_at, open_time = clock.now, cb.open_time
+    probes: list[float] = []
+    in_flight: list[tuple[Permit, float]] = []
+    for _ in range(60 * 64):
+        clock.now += tick
+        for permit, ends in list(in_flight):
+            if clock.now >= ends:
+                in_flight.remove((permit, ends))
+                cb.failure(permit)
+                opened_at, open_time = clock.now, cb.open_time
+        for _ in range(5):  # callers keep asking
+            permit = cb.allow()
+            if permit is not None:
+                assert not in_flight, "a second probe while one was out"
+                assert clock.now - opened_at >= open_time, "a probe inside an open period"
+                probes.append(clock.now)
+                in_flight.append((permit, clock.now + hang))
+    gaps = [b - a for a, b in pairwise(probes)]
+    assert gaps[:4] == [hang + 1, hang + 2, hang + 4, hang + 5]
+    assert set(gaps[4:]) == {hang + 5}
 
 
 def test_a_call_that_left_before_the_breaker_opened_does_not_decide_the_probe() -> None:
-    cb, clock = breaker(failures=1, open_for=5)
+    cb, clock = breaker(failures=1, open_first=5, open_for=5)
     straggler = let(cb)
     fail(cb)
     clock.now += 5
@@ -103,8 +154,19 @@ def test_a_call_that_left_before_the_breaker_opened_does_not_decide_the_probe() 
 
 
 def test_a_probe_without_verdict_lets_the_next_one_go() -> None:
-    cb, clock = breaker(failures=1, open_for=1)
+    cb, clock = breaker(failures=1, open_first=1)
     fail(cb)
     clock.now += 1
     cb.release(let(cb))
-    assert let(cb).probe
+    probe = let(cb)
+    assert probe.probe
+    cb.failure(probe)
+    assert cb.open_time == 2  # a released probe was not a failed one
+
+
+def test_a_first_open_time_longer_than_open_for_is_cut_to_it() -> None:
+    cb, clock = breaker(failures=1, open_first=2, open_for=1)
+    fail(cb)
+    assert cb.open_time == 1
+    clock.now += 1
+    assert cb.state == HALF_OPEN

@@ -420,6 +420,21 @@ def clocked_source(
     return RestSource(config, client, clock=lambda: clock[0]), clock
 
 
+async def test_a_recovered_owner_is_asked_again_after_the_first_short_open_time() -> None:
+    healthy = [False]
+
+    def owner(request: httpx.Request) -> httpx.Response:
+        return customers_reply(request) if healthy[0] else httpx.Response(500)
+
+    source, clock = clocked_source(owner, BreakerConfig(failures=2, open_first=0.5, open_for=10))
+    for _ in range(2):
+        await source.fetch("customer", ["C1"])
+    healthy[0] = True
+    clock[0] += 0.5
+    assert (await source.fetch("customer", ["C1"]))[0] == {"id": "C1", "name": "C1"}
+    assert source.breaker.state == "closed"
+
+
 async def test_a_call_sent_before_the_breaker_opened_does_not_decide_the_probe() -> None:
     release_straggler = asyncio.Event()
     release_probe = asyncio.Event()
@@ -436,7 +451,7 @@ async def test_a_call_sent_before_the_breaker_opened_does_not_decide_the_probe()
             return customers_reply(request)
         return httpx.Response(500)
 
-    source, clock = clocked_source(owner, BreakerConfig(failures=1, open_for=5))
+    source, clock = clocked_source(owner, BreakerConfig(failures=1, open_first=5, open_for=5))
     straggler = asyncio.create_task(source.fetch("customer", ["STRAGGLER"]))
     await asyncio.sleep(0)
     await source.fetch("customer", ["C1"])
