@@ -54,6 +54,8 @@ def readiness(gateway: Gateway) -> dict[str, Any]:
         latency = health.latency
         owners[name] = {
             "breaker": source.breaker.state,
+            # How long it stays open this time (closed: when it next opens).
+            "breakerOpenMs": round(source.breaker.open_time * 1000),
             "lastStatus": health.status,
             "lastLatencyMs": round(latency * 1000, 1) if latency is not None else None,
             "lastAt": iso(health.at) if health.at else None,

@@ -147,9 +147,17 @@ class _Breakers(Collector):
             "Each owner's circuit breaker: 0 closed, 1 half-open, 2 open.",
             labels=["owner"],
         )
+        open_time = GaugeMetricFamily(
+            "ownergraph_owner_breaker_open_seconds",
+            "How long each owner's breaker stays open this time (closed: the next time); "
+            "doubled by each failed probe.",
+            labels=["owner"],
+        )
         for name, source in self.gateway.sources.items():
             family.add_metric([name], _BREAKER_STATES[source.breaker.state])
+            open_time.add_metric([name], source.breaker.open_time)
         yield family
+        yield open_time
 
     def describe(self) -> Iterable[Metric]:
         return []

@@ -356,12 +356,14 @@ async def test_readiness_reports_each_owners_breaker(demo_data: Path, tmp_path: 
     assert before["status"] == "ready"
     assert before["owners"]["erp"] == {
         "breaker": "closed",
+        "breakerOpenMs": 5000,
         "lastStatus": None,
         "lastLatencyMs": None,
         "lastAt": None,
     }
     assert after["status"] == "degraded"
     assert after["owners"]["erp"]["breaker"] == "open"
+    assert after["owners"]["erp"]["breakerOpenMs"] == 5000
     assert after["owners"]["erp"]["lastStatus"] == "error"
     assert after["owners"]["crm"]["breaker"] == "closed"
     erp = body["extensions"]["owners"]["erp"]
@@ -464,4 +466,5 @@ async def test_metrics_after_a_query(demo_data: Path) -> None:
     assert 'ownergraph_owner_calls_total{entity="account",owner="erp",status="error"} 1.0' in text
     assert 'ownergraph_owner_batch_keys_bucket{le="2.0",owner="crm"} 1.0' in text
     assert 'ownergraph_owner_breaker_state{owner="erp"} 0.0' in text
+    assert 'ownergraph_owner_breaker_open_seconds{owner="erp"} 0.5' in text
     assert "ownergraph_request_duration_seconds_bucket" in text
