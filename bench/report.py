@@ -838,9 +838,9 @@ def _failing_owner(results: dict[str, Any]) -> str:
         f"{label}'s data when {fields} are there and no error names the {label}; it "
         "belongs to the phase it was sent and answered in, and the "
         f"{run['across_changes']} responses that saw a change of phase are left out. "
-        f"The gateway runs the shipped map, whose breaker for the {label} is "
-        f"`{_settings(run['breaker'])}`. One run, on its own owners and gateway, measured "
-        f"{machine['date']} on commit {machine['revision']}.\n\n"
+        f"The gateway's breaker for the {label}: `{_settings(run['breaker'])}`. One run, "
+        f"on its own owners and gateway, measured {machine['date']} on commit "
+        f"{machine['revision']}.\n\n"
         f"**Target**: {_failing_target(run, float(c['fault_target_share']))}.\n\n"
         + table(
             (

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import os
 import random
 import sys
 import time
@@ -772,8 +773,13 @@ class Runner:
 
 
 def breaker_settings(repo: Path, system: str) -> dict[str, Any]:
-    """The `breaker:` settings of `system` in the shipped map, as written there."""
-    document = yaml.safe_load((repo / "ownership.yaml").read_text()) or {}
+    """The `breaker:` settings of `system` in the map the gateway runs, as written there.
+
+    That is the shipped map unless `OWNERGRAPH_OWNERSHIP`, which the gateway inherits,
+    names another.
+    """
+    path = Path(os.environ.get("OWNERGRAPH_OWNERSHIP") or repo / "ownership.yaml")
+    document = yaml.safe_load(path.read_text()) or {}
     settings = dict((document.get("defaults") or {}).get("breaker") or {})
     spec = (document.get("systems") or {}).get(system) or {}
     settings.update(spec.get("breaker") or {})
