@@ -4,10 +4,14 @@ Closed, calls flow and outcomes are counted. After `failures` failures in a
 row, or when at least half of the last `window` calls failed, the breaker
 opens: calls are refused at once, without touching the network, for
 `open_first` seconds. Then it is half-open: one probe call at a time is let
-through. A successful probe closes it; a failed one opens it again, each time
-for twice as long as the last, up to `open_for`. So an owner that was out for
-a moment is back within about `open_first`, and one that stays dead is asked
-once per open period, and at most once every `open_for` in the end.
+through. A successful probe closes it. A probe that failed after waiting
+(`slow` or longer: the owner hangs) opens it again for twice as long as the
+last time, up to `open_for`: a probe of a hanging owner costs its caller the
+wait, so a dead owner is asked less and less often. A probe that failed at
+once (an error status, a refused connection) costs nobody a wait and the
+owner one quick request: it opens the breaker for `open_first` again, so the
+moment such an owner recovers it is seen within `open_first`. Either way an
+owner gets at most one probe per open period.
 
 `allow()` hands out a `Permit` for every call it lets through, and the call's
 outcome is reported with it: only the probe's own outcome decides a half-open
@@ -35,7 +39,7 @@ class BreakerConfig:
     open_for: float = 5.0
     """The longest the breaker stays open: what the open time of a dead owner grows to."""
     open_first: float = 0.5
-    """How long the breaker first stays open; doubled by each failed probe, up to `open_for`."""
+    """How long the breaker first stays open; doubled by each probe that hung, up to `open_for`."""
     slow: float = 0.25
     """A call cut short by the request's deadline is a failure once it waited this long."""
 
@@ -101,9 +105,13 @@ class CircuitBreaker:
         self._streak = 0
         self._outcomes.append(True)
 
-    def failure(self, permit: Permit) -> None:
+    def failure(self, permit: Permit, waited: float = float("inf")) -> None:
+        """The call of `permit` failed after `waited` seconds (unknown: as if it hung)."""
         if permit is self._probe:
-            self._open(min(2 * self._open_time, self.config.open_for))
+            if waited >= self.config.slow:
+                self._open(min(2 * self._open_time, self.config.open_for))
+            else:
+                self._open(self.config.first_open_time)
             return
         if self._state != CLOSED:
             return  # a call that left before the breaker opened: the probe decides

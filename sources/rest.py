@@ -218,15 +218,15 @@ class RestSource:
             if http_status < 500:
                 self.breaker.success(permit)
             else:
-                self.breaker.failure(permit)
+                self.breaker.failure(permit, self._clock() - started)
             return self._written(response, payload)
         except TimeoutError:
             # Cut by our own clock: whether the request had gone out is not known.
             status = "unknown"
-            self.breaker.failure(permit)
+            self.breaker.failure(permit, self._clock() - started)
             raise OutcomeUnknown(self.name, "no answer in time") from None
         except httpx.TransportError as error:
-            self.breaker.failure(permit)
+            self.breaker.failure(permit, self._clock() - started)
             failure = classify(error)
             if not failure.sent:
                 status = "unavailable"
@@ -412,10 +412,10 @@ class RestSource:
                 self._judge_cut(permit, started)
                 raise DeadlineExceeded(self.name) from None
             status = "timeout"
-            self.breaker.failure(permit)
+            self.breaker.failure(permit, self._clock() - started)
             raise OwnerTimeout(self.name, self.config.timeout) from None
         except httpx.TransportError as error:
-            self.breaker.failure(permit)
+            self.breaker.failure(permit, self._clock() - started)
             failure = classify(error)
             if failure.timed_out:
                 status = "timeout"
@@ -429,11 +429,11 @@ class RestSource:
             if isinstance(error, OwnerHTTPError) and error.http_status < 500:
                 self.breaker.success(permit)  # the owner is well; the request was refused
             else:
-                self.breaker.failure(permit)
+                self.breaker.failure(permit, self._clock() - started)
             raise
         except Exception:
             status = "error"
-            self.breaker.failure(permit)
+            self.breaker.failure(permit, self._clock() - started)
             raise
         finally:
             if status == "cancelled":
@@ -470,7 +470,7 @@ class RestSource:
     def _judge_cut(self, permit: Permit, started: float) -> None:
         """A call cut short by the request's deadline: the owner's fault only if it was slow."""
         if self._clock() - started >= self.config.breaker.slow:
-            self.breaker.failure(permit)
+            self.breaker.failure(permit, self._clock() - started)
         else:
             self.breaker.release(permit)
 

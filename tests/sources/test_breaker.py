@@ -170,3 +170,18 @@ def test_a_first_open_time_longer_than_open_for_is_cut_to_it() -> None:
     assert cb.open_time == 1
     clock.now += 1
     assert cb.state == HALF_OPEN
+
+
+def test_a_probe_refused_at_once_reopens_for_the_first_open_time_only() -> None:
+    """An owner that answers errors at once costs nobody a wait: it is asked again soon."""
+    cb, clock = breaker(failures=1, open_first=0.5, open_for=5, slow=0.25)
+    fail(cb)
+    clock.now += 0.5
+    cb.failure(let(cb), waited=1.0)  # hung: twice as long
+    assert cb.open_time == 1.0
+    clock.now += 1.0
+    cb.failure(let(cb), waited=0.01)  # a 503 at once: back to the first open time
+    assert cb.open_time == 0.5
+    clock.now += 0.5
+    cb.success(let(cb))
+    assert cb.state == CLOSED
