@@ -20,6 +20,7 @@ from ownergraph.schema.drift import find_drift
 from .auth import DEMO_KEYS, KeysFileError, hash_key, new_key
 from .graphiql import SAMPLE_QUERY
 from .logs import configure_logging
+from .serving import Listener, PortError, Server, bind, serve_together
 from .settings import DEMO, Settings, SettingsError
 
 
@@ -29,7 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.run(args))
-    except (OwnershipError, SettingsError, KeysFileError) as error:
+    except (OwnershipError, SettingsError, KeysFileError, PortError) as error:
         print(error, file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -190,25 +191,37 @@ def _serve(args: argparse.Namespace) -> int:
     configure_logging(json_lines=not args.text_logs)
     settings = _settings(args)  # checked here, so a bad setting fails before any worker starts
     if args.workers > 1:
-        # Each worker process builds its own app from the environment.
-        if args.ownership:
-            os.environ["OWNERGRAPH_OWNERSHIP"] = str(args.ownership)
-        if args.demo_keys:
-            os.environ["OWNERGRAPH_DEMO_KEYS"] = "true"
-        uvicorn.run(
-            "ownergraph.app:create_app",
-            factory=True,
-            host=args.host,
-            port=args.port,
-            workers=args.workers,
-            log_config=None,
-            access_log=False,
-        )
-        return 0
+        return _serve_workers(args)
     from .app import create_app
 
+    app = create_app(settings)
+    config = uvicorn.Config(app, host=args.host, port=args.port, log_config=None, access_log=False)
+    listeners = [
+        Listener("gateway", Server(config), bind("gateway", args.host, args.port, "--port"))
+    ]
+    # The loop uvicorn would pick (uvloop where it is installed), for all the listeners.
+    with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
+        runner.run(serve_together(listeners))
+    return 0
+
+
+def _serve_workers(args: argparse.Namespace) -> int:
+    # Each worker process builds its own app from the environment.
+    if args.ownership:
+        os.environ["OWNERGRAPH_OWNERSHIP"] = str(args.ownership)
+    if args.demo_keys:
+        os.environ["OWNERGRAPH_DEMO_KEYS"] = "true"
+    # uvicorn binds the port for its workers itself, and tells a taken one in several log
+    # lines; trying it first says so in one (a program taking it in between still could).
+    bind("gateway", args.host, args.port, "--port").close()
     uvicorn.run(
-        create_app(settings), host=args.host, port=args.port, log_config=None, access_log=False
+        "ownergraph.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_config=None,
+        access_log=False,
     )
     return 0
 
@@ -241,6 +254,8 @@ async def _run_demo(args: argparse.Namespace) -> int:
     from .app import create_app
     from .demo import serve_owners
 
+    # Bound before the owners start, so a taken gateway port stops the demo at once.
+    api = bind("gateway", args.host, args.port, "--port")
     started: asyncio.Future[dict[str, str]] = asyncio.get_running_loop().create_future()
 
     def ready(urls: dict[str, str]) -> None:
@@ -256,28 +271,29 @@ async def _run_demo(args: argparse.Namespace) -> int:
             ready=ready,
         )
     )
-    first: list[asyncio.Future[Any]] = [owners, started]
-    await asyncio.wait(first, return_when=asyncio.FIRST_COMPLETED)
-    if not started.done():
-        started.cancel()
-        await owners  # raises what stopped the owners (a port in use...)
-        return 1
-    urls = started.result()
-    environ = dict(os.environ)
-    for name, url in urls.items():
-        environ[f"OWNERGRAPH_{name.upper()}_URL"] = url
-    app = create_app(Settings.from_env(environ, **DEMO))
-    server = uvicorn.Server(
-        uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", access_log=False)
-    )
-    gateway = asyncio.create_task(server.serve())
-    while not server.started and not gateway.done():
-        await asyncio.sleep(0.05)
-    if server.started:
-        _print_welcome(args.host, args.port, urls)
-    await gateway
-    owners.cancel()
-    await asyncio.gather(owners, return_exceptions=True)
+    try:
+        first: list[asyncio.Future[Any]] = [owners, started]
+        await asyncio.wait(first, return_when=asyncio.FIRST_COMPLETED)
+        if not started.done():
+            started.cancel()
+            await owners  # raises what stopped the owners (a port in use...)
+            return 1
+        urls = started.result()
+        environ = dict(os.environ)
+        for name, url in urls.items():
+            environ[f"OWNERGRAPH_{name.upper()}_URL"] = url
+        app = create_app(Settings.from_env(environ, **DEMO))
+        config = uvicorn.Config(
+            app, host=args.host, port=args.port, log_level="warning", access_log=False
+        )
+        await serve_together(
+            [Listener("gateway", Server(config), api)],
+            ready=lambda: _print_welcome(args.host, args.port, urls),
+        )
+    finally:
+        api.close()
+        owners.cancel()
+        await asyncio.gather(owners, return_exceptions=True)
     return 0
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 import socket
 import threading
@@ -23,6 +24,7 @@ __all__ = ["Listener", "PortError", "Server", "bind", "listen", "serve_together"
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 # uvicorn checks its exit flag every tenth of a second; poll start-up at the same pace.
 _POLL_S = 0.05
+log = logging.getLogger("ownergraph.serving")
 
 
 class PortError(RuntimeError):
@@ -108,6 +110,9 @@ async def serve_together(
                         )
                     )
                     await _wait_started(listener, tasks)
+                    # uvicorn says where it listens only for the sockets it binds itself.
+                    host, port = listener.socket.getsockname()[:2]
+                    log.info("%s listening on %s", listener.name, url(host, port))
                 if ready is not None:
                     ready()
                 # One server stopping (or failing) stops the others: all of them or none.

@@ -29,7 +29,7 @@ class OwnerPortError(PortError):
             host,
             port,
             reason,
-            "stop whatever holds the port or choose another base port",
+            "stop whatever holds the port or choose another with --base-port",
         )
         self.system = system
 
