@@ -216,8 +216,11 @@ def create_app(
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics_page),
-        Route("/schema.graphql", schema_sdl),
     ]
+    if settings.introspection:
+        # The SDL tells what introspection would (every type, field and owner): it is
+        # served when introspection is, and otherwise is not there at all.
+        routes.append(Route("/schema.graphql", schema_sdl))
     if bundle is not None:
         routes.append(Route(f"{ASSETS_PATH}/{{name}}", bundle.serve, methods=["GET"]))
     app = Starlette(

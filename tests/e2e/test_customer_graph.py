@@ -133,13 +133,17 @@ def test_with_the_erp_stopped_the_other_owners_still_answer(owners: dict[str, st
     assert body["extensions"]["owners"]["crm"]["status"] == "ok"
 
 
-def test_the_service_serves_its_sdl_health_and_graphiql(gateway: str) -> None:
+def test_the_service_serves_its_health_and_graphiql(gateway: str) -> None:
     assert httpx.get(f"{gateway}/healthz").json() == {"status": "ok"}
-    sdl = httpx.get(f"{gateway}/schema.graphql").text
-    assert sdl == (ROOT / "schema" / "schema.graphql").read_text()
     page = httpx.get(f"{gateway}/graphql", headers={"Accept": "text/html"})
     assert page.status_code == 200
     assert "graphiql" in page.text.lower()
+
+
+def test_the_sdl_is_served_only_with_introspection(gateway: str, demo_gateway: str) -> None:
+    assert httpx.get(f"{gateway}/schema.graphql").status_code == 404
+    sdl = httpx.get(f"{demo_gateway}/schema.graphql").text
+    assert sdl == (ROOT / "schema" / "schema.graphql").read_text()
 
 
 def test_an_intern_reads_name_and_tickets_and_the_erp_is_never_called(

@@ -151,7 +151,8 @@ async def test_invalid_queries_still_carry_owner_extensions(demo_data: Path) -> 
 
 
 async def test_the_schema_and_the_home_page(demo_data: Path) -> None:
-    app = create_app(settings(), transports=owner_transports(demo_data))
+    with_introspection = dataclasses.replace(settings(), introspection=True)
+    app = create_app(with_introspection, transports=owner_transports(demo_data))
     async with client_for(app) as client:
         sdl = await client.get("/schema.graphql")
         home = await client.get("/")
@@ -408,7 +409,10 @@ async def test_production_posture_by_default(demo_data: Path) -> None:
         page = await client.get("/graphql", headers={"Accept": "text/html"})
         get_query = await client.get("/graphql", params={"query": "{ __typename }"})
         form = await client.post("/graphql", data={"query": "{ __typename }"})
+        sdl = await client.get("/schema.graphql")
     assert "introspection" in introspection["errors"][0]["message"].lower()
+    # The SDL says what introspection would, owners' names and all: off with it.
+    assert sdl.status_code == 404 and "@owner" not in sdl.text
     assert "Did you mean" not in typo["errors"][0]["message"]
     assert page.status_code == 405  # no GraphiQL unless enabled
     assert get_query.status_code == 405  # no GET queries unless enabled
