@@ -4,21 +4,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from typing import Any
 
 import httpx
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import Tracer
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
 from strawberry.extensions import DisableIntrospection, SchemaExtension
 
-from ownergraph.resolvers import Context, Gateway, iso
+from ownergraph.resolvers import Context, Gateway
 from ownergraph.schema import Ownership, build_graph, load_ownership
 from ownergraph.sources import SystemConfig, default_transport, open_source
 
@@ -36,32 +34,10 @@ from .graphql_http import GraphQLEndpoint
 from .limits import limit_extensions
 from .logs import RequestIdMiddleware
 from .metrics import Metrics
+from .operations import healthz, operations_app, operations_routes
 from .settings import Settings
 from .tracing import TracingTransport, tracing_extension
 from .tracing import tracer_provider as tracer_provider_for
-
-
-def readiness(gateway: Gateway) -> dict[str, Any]:
-    """Each owner's breaker and what its last call said.
-
-    The gateway stays ready while owners fail: it answers with what the others
-    hold, so no owner's state takes a replica out of rotation. `degraded`
-    tells an operator that some fields are being refused.
-    """
-    owners: dict[str, Any] = {}
-    for name, source in gateway.sources.items():
-        health = source.health
-        latency = health.latency
-        owners[name] = {
-            "breaker": source.breaker.state,
-            # How long it stays open this time (closed: when it next opens).
-            "breakerOpenMs": round(source.breaker.open_time * 1000),
-            "lastStatus": health.status,
-            "lastLatencyMs": round(latency * 1000, 1) if latency is not None else None,
-            "lastAt": iso(health.at) if health.at else None,
-        }
-    degraded = any(owner["breaker"] != "closed" for owner in owners.values())
-    return {"status": "degraded" if degraded else "ready", "owners": owners}
 
 
 def _authenticator(
@@ -109,6 +85,10 @@ def create_app(
     The app closes its owner connections in its lifespan. When mounting it in
     another Starlette app, pass `app.router.lifespan_context` of this app to
     the host's lifespan (or call `app.state.gateway.aclose()` on shutdown).
+
+    `app.state.operations` is an app of its own serving `/healthz`, `/readyz`
+    and `/metrics`, for a port that only probes and scrapers reach. With
+    `settings.metrics_port` set the API app no longer serves the last two.
     """
     settings = settings or Settings.from_env()
     ownership = load_ownership(settings.ownership_path, settings.env)
@@ -162,16 +142,6 @@ def create_app(
     )
     sdl = graph.sdl()
 
-    async def healthz(request: Request) -> Response:
-        # Cheap on purpose: says the process serves, not that owners answer.
-        return JSONResponse({"status": "ok"})
-
-    async def readyz(request: Request) -> Response:
-        return JSONResponse(readiness(gateway))
-
-    async def metrics_page(request: Request) -> Response:
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
-
     async def schema_sdl(request: Request) -> Response:
         return PlainTextResponse(sdl, media_type="application/graphql; charset=utf-8")
 
@@ -205,7 +175,7 @@ def create_app(
                 max_age=600,
             ),
         )
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/", home),
         # With GraphiQL, the endpoint also serves its page, which gets a CSP.
         Route(
@@ -214,9 +184,9 @@ def create_app(
             name="graphql",
         ),
         Route("/healthz", healthz),
-        Route("/readyz", readyz),
-        Route("/metrics", metrics_page),
     ]
+    if settings.metrics_port is None:
+        routes.extend(operations_routes(gateway, metrics))
     if settings.introspection:
         # The SDL tells what introspection would (every type, field and owner): it is
         # served when introspection is, and otherwise is not there at all.
@@ -230,4 +200,5 @@ def create_app(
     )
     app.state.graph = graph
     app.state.gateway = gateway
+    app.state.operations = operations_app(gateway, metrics)
     return app

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import os
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 
 import httpx
 import uvicorn
+from starlette.applications import Starlette
 
 from ownergraph.schema import Graph, Ownership, OwnershipError, build_graph, load_ownership
 from ownergraph.schema.drift import find_drift
@@ -67,7 +69,16 @@ def _parser() -> argparse.ArgumentParser:
         "--demo-keys", action="store_true", help="also accept the demo API keys (demo-agent...)"
     )
     serve.add_argument(
-        "--workers", type=int, default=1, help="worker processes (the service is stateless)"
+        "--metrics-port",
+        type=_port_number,
+        help="serve /metrics and /readyz on this port only, not beside the API "
+        "(env OWNERGRAPH_METRICS_PORT)",
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes (the service is stateless); not with a metrics port",
     )
     serve.add_argument(
         "--text-logs", action="store_true", help="plain text logs instead of JSON lines"
@@ -94,6 +105,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _port_number(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number from 1 to 65535")
+    return int(text)
+
+
 def _owner_options(parser: argparse.ArgumentParser, *, base_port_help: str) -> None:
     parser.add_argument("--base-port", type=int, default=8101, help=base_port_help)
     parser.add_argument(
@@ -109,6 +126,7 @@ def _settings(args: argparse.Namespace, environ: dict[str, str] | None = None) -
         environ,
         ownership_path=getattr(args, "ownership", None),
         demo_keys=True if getattr(args, "demo_keys", False) else None,
+        metrics_port=getattr(args, "metrics_port", None),
     )
 
 
@@ -191,18 +209,55 @@ def _serve(args: argparse.Namespace) -> int:
     configure_logging(json_lines=not args.text_logs)
     settings = _settings(args)  # checked here, so a bad setting fails before any worker starts
     if args.workers > 1:
+        if settings.metrics_port is not None:
+            # Each worker would keep its own counters and breakers, and only one of them
+            # could listen on the metrics port: its /metrics and /readyz would speak for
+            # one process in N while claiming to speak for the pod.
+            print(
+                f"--workers {args.workers} cannot be used with a metrics port "
+                f"(metrics port {settings.metrics_port}, from --metrics-port or "
+                "OWNERGRAPH_METRICS_PORT): each worker keeps its own metrics and breakers; "
+                "run one process per container and scale by replicas, or drop the metrics "
+                "port to run workers",
+                file=sys.stderr,
+            )
+            return 2
         return _serve_workers(args)
     from .app import create_app
 
     app = create_app(settings)
-    config = uvicorn.Config(app, host=args.host, port=args.port, log_config=None, access_log=False)
-    listeners = [
-        Listener("gateway", Server(config), bind("gateway", args.host, args.port, "--port"))
-    ]
+    api = bind("gateway", args.host, args.port, "--port")
+    listeners = _gateway_listeners(
+        app, args.host, api, settings.metrics_port, log_config=None, access_log=False
+    )
     # The loop uvicorn would pick (uvloop where it is installed), for all the listeners.
-    with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
+    loop_factory = listeners[0].server.config.get_loop_factory()
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
         runner.run(serve_together(listeners))
     return 0
+
+
+def _gateway_listeners(
+    app: Starlette, host: str, api: socket.socket, metrics_port: int | None, **options: Any
+) -> list[Listener]:
+    """The API on `api`; with a metrics port, the operations app on that port after it."""
+    port = api.getsockname()[1]
+    listeners = [
+        Listener("gateway", Server(uvicorn.Config(app, host=host, port=port, **options)), api)
+    ]
+    if metrics_port is not None:
+        try:
+            metrics = bind(
+                "metrics listener", host, metrics_port, "--metrics-port or OWNERGRAPH_METRICS_PORT"
+            )
+        except BaseException:
+            api.close()
+            raise
+        operations = uvicorn.Config(
+            app.state.operations, host=host, port=metrics_port, lifespan="off", **options
+        )
+        listeners.append(Listener("operations (/metrics, /readyz)", Server(operations), metrics))
+    return listeners
 
 
 def _serve_workers(args: argparse.Namespace) -> int:
@@ -282,14 +337,12 @@ async def _run_demo(args: argparse.Namespace) -> int:
         environ = dict(os.environ)
         for name, url in urls.items():
             environ[f"OWNERGRAPH_{name.upper()}_URL"] = url
-        app = create_app(Settings.from_env(environ, **DEMO))
-        config = uvicorn.Config(
-            app, host=args.host, port=args.port, log_level="warning", access_log=False
+        settings = Settings.from_env(environ, **DEMO)
+        app = create_app(settings)
+        listeners = _gateway_listeners(
+            app, args.host, api, settings.metrics_port, log_level="warning", access_log=False
         )
-        await serve_together(
-            [Listener("gateway", Server(config), api)],
-            ready=lambda: _print_welcome(args.host, args.port, urls),
-        )
+        await serve_together(listeners, ready=lambda: _print_welcome(args.host, args.port, urls))
     finally:
         api.close()
         owners.cancel()

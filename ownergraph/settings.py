@@ -17,6 +17,7 @@ import phonenumbers
 
 from .limits import Limits
 
+_PORT = "a port number from 1 to 65535"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -71,6 +72,9 @@ class Settings:
     """Off only to measure what batching buys (the benchmark's naive baseline): then every
     field makes its own owner call. Never turn it off in production."""
     limits: Limits = field(default_factory=Limits)
+    metrics_port: int | None = None
+    """When set, `/metrics` and `/readyz` leave the API for a listener of their own on this
+    port (`app.state.operations`), which probes and scrapers reach and clients need not."""
     env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     @classmethod
@@ -98,6 +102,8 @@ class Settings:
             )
         if self.tracing not in ("off", "console", "otlp"):
             raise SettingsError("OWNERGRAPH_TRACING", self.tracing, "off, console or otlp")
+        if self.metrics_port is not None and not 0 < self.metrics_port < 65536:
+            raise SettingsError("OWNERGRAPH_METRICS_PORT", str(self.metrics_port), _PORT)
         jwt = (self.jwt_issuer, self.jwt_audience)
         if (self.jwt_secret or self.jwt_jwks) and not all(jwt):
             raise SettingsError(
@@ -142,6 +148,12 @@ def _positive(name: str, value: str) -> int:
     return number
 
 
+def _port(name: str, value: str) -> int:
+    if not value.strip().isdigit() or not 0 < int(value) < 65536:
+        raise SettingsError(name, value, _PORT)
+    return int(value)
+
+
 def _seconds_from_ms(name: str, value: str) -> float:
     return _positive(name, value) / 1000
 
@@ -177,6 +189,7 @@ _VARIABLES: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "tracing": ("OWNERGRAPH_TRACING", _text),
     "max_body_bytes": ("OWNERGRAPH_MAX_BODY_BYTES", _positive),
     "batching": ("OWNERGRAPH_BATCHING", _flag),
+    "metrics_port": ("OWNERGRAPH_METRICS_PORT", _port),
     "max_tokens": ("OWNERGRAPH_MAX_TOKENS", _positive),
     "max_depth": ("OWNERGRAPH_MAX_DEPTH", _positive),
     "max_aliases": ("OWNERGRAPH_MAX_ALIASES", _positive),

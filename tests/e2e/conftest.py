@@ -88,14 +88,23 @@ def owners(demo_data: Path) -> Iterator[dict[str, str]]:
 
 @contextmanager
 def gateway_process(
-    owner_urls: Mapping[str, str], settings: Mapping[str, str] | None = None
+    owner_urls: Mapping[str, str],
+    settings: Mapping[str, str] | None = None,
+    *,
+    port: int | None = None,
+    metrics_port: int | None = None,
 ) -> Iterator[str]:
-    port = free_ports(1)
+    """`ownergraph serve` over the owners; with `metrics_port`, its operations listener too."""
+    port = port or free_ports(1)
     env = {f"OWNERGRAPH_{name.upper()}_URL": url for name, url in owner_urls.items()}
     env.update(OWNERGRAPH_DEMO_KEYS="true", OWNERGRAPH_GRAPHIQL="true", OWNERGRAPH_AUDIT_LOG="off")
     env.update(settings or {})
     url = f"http://127.0.0.1:{port}"
-    with running(["serve", "--port", str(port)], [url], env):
+    args, health = ["serve", "--port", str(port)], [url]
+    if metrics_port is not None:
+        args += ["--metrics-port", str(metrics_port)]
+        health.append(f"http://127.0.0.1:{metrics_port}")
+    with running(args, health, env):
         yield url
 
 

@@ -57,6 +57,13 @@ def test_serve_with_workers_and_its_port_taken(taken: int) -> None:
     assert_one_line(run("serve", "--workers", "2", "--port", str(taken)), taken, "--port")
 
 
+def test_serve_with_its_metrics_port_taken(taken: int) -> None:
+    api = str(free_ports(1))
+    result = run("serve", "--port", api, "--metrics-port", str(taken))
+    line = assert_one_line(result, taken, "--metrics-port")
+    assert line.startswith("metrics listener cannot listen on")
+
+
 def test_demo_with_the_gateway_port_taken(taken: int, demo_data: Path) -> None:
     owners = str(free_ports(4))
     result = run("demo", "--port", str(taken), "--base-port", owners, "--data-dir", str(demo_data))

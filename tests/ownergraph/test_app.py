@@ -182,6 +182,11 @@ def test_settings_are_read_from_the_environment() -> None:
     assert dict(profiles.deadline_profiles) == {"screen": 0.3, "report": 10.0}
     with pytest.raises(SettingsError, match=r"OWNERGRAPH_DEADLINE_PROFILES.*'screen=soon'"):
         Settings.from_env({"OWNERGRAPH_DEADLINE_PROFILES": "screen=soon"})
+    assert Settings.from_env({}).metrics_port is None
+    assert Settings.from_env({"OWNERGRAPH_METRICS_PORT": "9090"}).metrics_port == 9090
+    for bad in ("nine", "0", "65536"):
+        with pytest.raises(SettingsError, match=rf"OWNERGRAPH_METRICS_PORT='{bad}'.*1 to 65535"):
+            Settings.from_env({"OWNERGRAPH_METRICS_PORT": bad})
 
 
 async def test_a_field_that_allows_it_is_served_stale_and_labelled(demo_data: Path) -> None:
@@ -444,6 +449,40 @@ async def test_the_demo_posture_and_cors_allow_list(demo_data: Path) -> None:
     assert "Did you mean 'displayName'?" in typo["errors"][0]["message"]
     assert allowed.headers["access-control-allow-origin"] == "https://agent.example"
     assert "access-control-allow-origin" not in refused.headers
+
+
+async def test_a_metrics_port_takes_readiness_and_metrics_off_the_api(demo_data: Path) -> None:
+    separate = dataclasses.replace(settings(), metrics_port=9090)
+    app = create_app(separate, transports=owner_transports(demo_data))
+    operations = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app.state.operations), base_url="http://ops"
+    )
+    async with client_for(app) as client, operations:
+        await post(client, 'query Screen { customer(id: "C00002") { displayName } }')
+        api = {path: await client.get(path) for path in ("/metrics", "/readyz", "/healthz")}
+        ops = {path: await operations.get(path) for path in ("/metrics", "/readyz", "/healthz")}
+        ops_graphql = await operations.post("/graphql", json={"query": "{ __typename }"})
+    assert api["/metrics"].status_code == 404 and api["/readyz"].status_code == 404
+    assert api["/healthz"].json() == {"status": "ok"}  # liveness stays with the API
+    assert 'ownergraph_requests_total{operation="Screen",outcome="ok"} 1.0' in ops["/metrics"].text
+    assert ops["/readyz"].json()["owners"].keys() == set(SYSTEMS)
+    assert ops["/healthz"].json() == {"status": "ok"}
+    assert ops_graphql.status_code == 404  # and the API is not on the metrics port
+
+
+async def test_without_a_metrics_port_a_host_may_mount_the_operations_app(
+    demo_data: Path,
+) -> None:
+    gateway = create_app(settings(), transports=owner_transports(demo_data))
+    host = Starlette(
+        routes=[Mount("/ops", app=gateway.state.operations), Mount("/", app=gateway)],
+        lifespan=gateway.router.lifespan_context,
+    )
+    async with client_for(host) as client:
+        mounted = await client.get("/ops/readyz")
+        api = await client.get("/readyz")
+    assert mounted.json() == api.json()
+    assert mounted.json()["status"] == "ready"
 
 
 async def test_metrics_after_a_query(demo_data: Path) -> None:
