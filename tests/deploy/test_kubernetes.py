@@ -106,3 +106,31 @@ def test_the_graph_is_mounted_where_the_gateway_reads_it(built: dict[str, Manife
     ownership = PurePosixPath(_env(container)["OWNERGRAPH_OWNERSHIP"])
     assert ownership.parent == PurePosixPath(mount["mountPath"])
     assert ownership.name in graph_map["data"]
+
+
+def test_probes_and_scrapes_use_the_metrics_port(built: dict[str, Manifest]) -> None:
+    container = _container(built)
+    ports = {port["name"]: port["containerPort"] for port in container["ports"]}
+    assert set(ports) == {"http", "metrics"}
+    assert _env(container)["OWNERGRAPH_METRICS_PORT"] == str(ports["metrics"])
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "metrics"}
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    annotations = built["Deployment"]["spec"]["template"]["metadata"]["annotations"]
+    assert annotations == {
+        "prometheus.io/scrape": "true",
+        "prometheus.io/port": str(ports["metrics"]),
+        "prometheus.io/path": "/metrics",
+    }
+    # Clients reach the API through the Service; the metrics port is not behind it.
+    [service_port] = built["Service"]["spec"]["ports"]
+    assert service_port["targetPort"] == "http"
+
+
+def test_the_image_serves_the_ports_the_deployment_names(built: dict[str, Manifest]) -> None:
+    ports = {port["name"]: port["containerPort"] for port in _container(built)["ports"]}
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    [entrypoint] = [line for line in dockerfile.splitlines() if line.startswith("ENTRYPOINT")]
+    assert f'"--port", "{ports["http"]}"' in entrypoint
+    assert f"OWNERGRAPH_METRICS_PORT={ports['metrics']}" in dockerfile
+    [expose] = [line for line in dockerfile.splitlines() if line.startswith("EXPOSE")]
+    assert expose.split()[1:] == [str(ports["http"]), str(ports["metrics"])]
