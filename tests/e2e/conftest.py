@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -52,6 +53,31 @@ def _wait_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
             pass
         time.sleep(0.1)
     raise RuntimeError(f"{url} did not become healthy in {STARTUP_SECONDS} s")
+
+
+def run_command(
+    args: list[str], env: Mapping[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """`python -m ownergraph ARGS` to its end, output captured.
+
+    In a process group of its own, so that a command which should have stopped at once but
+    started servers (uvicorn's workers among them) is killed whole when it times out.
+    """
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ownergraph", *args],
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        raise
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
 @contextmanager

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import httpx
 import pytest
 
 from ownergraph.demo import SYSTEMS
 
-from .conftest import free_ports, gateway_process, query
+from .conftest import free_ports, gateway_process, query, run_command
 
 
 def test_metrics_and_readiness_are_on_the_metrics_port_only(owners: dict[str, str]) -> None:
@@ -36,20 +32,14 @@ def test_metrics_and_readiness_are_on_the_metrics_port_only(owners: dict[str, st
 
 @pytest.mark.parametrize("how", ["option", "environment"])
 def test_workers_with_a_metrics_port_are_refused_saying_what_to_do(how: str) -> None:
-    port, metrics = free_ports(2), "9"
+    port, metrics = free_ports(1), "9"
     args = ["serve", "--port", str(port), "--workers", "2"]
-    env = dict(os.environ)
+    env = {}
     if how == "option":
         args += ["--metrics-port", metrics]
     else:
         env["OWNERGRAPH_METRICS_PORT"] = metrics
-    result = subprocess.run(
-        [sys.executable, "-m", "ownergraph", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
+    result = run_command(args, env, timeout=60)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     [line] = result.stderr.strip().splitlines()

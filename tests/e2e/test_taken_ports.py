@@ -5,18 +5,14 @@ Each command runs as a real process while a test socket holds the port it needs.
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from .conftest import free_ports
-
-ROOT = Path(__file__).resolve().parents[2]
+from .conftest import free_ports, run_command
 
 
 @pytest.fixture
@@ -27,14 +23,7 @@ def taken() -> Iterator[int]:
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ownergraph", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "OWNERGRAPH_AUDIT_LOG": "off"},
-        cwd=ROOT,
-    )
+    return run_command(list(args), {"OWNERGRAPH_AUDIT_LOG": "off"})
 
 
 def assert_one_line(result: subprocess.CompletedProcess[str], port: int, option: str) -> str:
