@@ -262,9 +262,11 @@ def _with_code(entry: dict[str, Any]) -> dict[str, Any]:
 def negotiate(accept: str) -> str | None:
     """The response media type for an Accept header, or None when it allows neither.
 
-    The newer ``application/graphql-response+json`` wins ties (``*/*``,
-    ``application/*``); a missing or empty header means ``application/json``,
-    as legacy clients expect. Cached: clients send the same few headers.
+    The higher weight wins. A tie goes to the newer
+    ``application/graphql-response+json`` only when the client names it: a
+    wildcard (``*/*``, ``application/*``) or no header at all means
+    ``application/json``, as the spec recommends, since such a client may not
+    know the newer type. Cached: clients send the same few headers.
     """
     if not accept.strip():
         return JSON
@@ -273,7 +275,11 @@ def negotiate(accept: str) -> str | None:
     json_quality = _quality(ranges, JSON)
     if graphql_quality <= 0 and json_quality <= 0:
         return None
-    return GRAPHQL_RESPONSE_JSON if graphql_quality >= json_quality else JSON
+    if graphql_quality > json_quality or (
+        graphql_quality == json_quality and _explicit_quality(ranges, GRAPHQL_RESPONSE_JSON) > 0
+    ):
+        return GRAPHQL_RESPONSE_JSON
+    return JSON
 
 
 @lru_cache(maxsize=256)

@@ -38,6 +38,7 @@ from starlette.routing import Mount
 from ownergraph import Settings, create_app
 from ownergraph.demo import SYSTEMS, create_owner_app
 from ownergraph.demo.seed import CUSTOMER_COUNT
+from ownergraph.graphql_http import GRAPHQL_RESPONSE_JSON
 from ownergraph.limits import Limits
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -291,7 +292,10 @@ async def serving(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://gateway", headers=BACKOFFICE
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://gateway",
+            # The newer media type, whose status says whether anything ran.
+            headers={**BACKOFFICE, "Accept": GRAPHQL_RESPONSE_JSON},
         ) as http,
     ):
         yield http

@@ -18,6 +18,7 @@ from graphql.language.lexer import Lexer
 
 from ownergraph import Settings, create_app
 from ownergraph.demo import SYSTEMS, create_owner_app
+from ownergraph.graphql_http import GRAPHQL_RESPONSE_JSON
 from ownergraph.limits import OWNER_FIELD_COST, SATURATED, Limits, Walk, owner_backed
 from ownergraph.schema import build_graph, load_ownership
 
@@ -63,7 +64,11 @@ def gateway(
             httpx.AsyncClient(
                 transport=httpx.ASGITransport(app=app),
                 base_url="http://og",
-                headers={"Authorization": "Bearer demo-backoffice"},
+                # The status the limits are checked by is graphql-response+json's.
+                headers={
+                    "Authorization": "Bearer demo-backoffice",
+                    "Accept": GRAPHQL_RESPONSE_JSON,
+                },
             ) as http,
         ):
             yield http
