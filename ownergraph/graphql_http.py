@@ -35,6 +35,9 @@ _CONTENT_TYPES = {
     JSON: b"application/json; charset=utf-8",
 }
 _HTML = b"text/html; charset=utf-8"
+# The name and its common misspelling; not a codec lookup, which would import
+# whichever codec module a client names.
+_UTF8 = frozenset({"utf-8", "utf8"})
 _VARY = (b"vary", b"Accept")
 
 # Subscriptions need a stream; a single HTTP answer cannot carry one.
@@ -160,12 +163,22 @@ class GraphQLEndpoint:
         # can send without a CORS preflight (text/plain, urlencoded,
         # multipart) must never reach a mutation.
         content_type = headers.get("content-type")
-        if content_type is None or content_type.partition(";")[0].strip().lower() != JSON:
+        kind, _, params = (content_type or "").partition(";")
+        if content_type is None or kind.strip().lower() != JSON:
             sent = f"Content-Type {content_type!r}" if content_type else "no Content-Type"
             return HTTPClientError(
                 415,
                 "UNSUPPORTED_MEDIA_TYPE",
                 f"The request has {sent}: send the body as 'application/json'.",
+            )
+        charset = _charset(params)
+        if charset is not None and charset.lower() not in _UTF8:
+            # JSON is UTF-8 (RFC 8259): a body labelled otherwise would be
+            # read as something its sender did not write.
+            return HTTPClientError(
+                415,
+                "UNSUPPORTED_MEDIA_TYPE",
+                f"The request body has charset {charset!r}: send it in UTF-8.",
             )
         length = headers.get("content-length")
         if length is not None:
@@ -310,6 +323,15 @@ def _quality(ranges: tuple[tuple[str, float], ...], media_type: str) -> float:
         if rank > best_rank or (rank == best_rank and rank and quality > best_quality):
             best_rank, best_quality = rank, quality
     return best_quality
+
+
+def _charset(params: str) -> str | None:
+    """The charset parameter of a media type's parameters (``; charset=x; ...``)."""
+    for param in params.split(";"):
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset":
+            return value.strip().strip('"')
+    return None
 
 
 def _explicit_quality(ranges: tuple[tuple[str, float], ...], media_type: str) -> float:

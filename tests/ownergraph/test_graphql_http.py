@@ -330,9 +330,46 @@ async def test_a_body_that_is_not_json_is_415(content_type: str | None) -> None:
     assert contexts.built == []
 
 
-async def test_the_json_content_type_is_matched_case_insensitively_with_any_charset() -> None:
-    response = await post({"query": "{ help }"}, content_type="Application/JSON; Charset=UTF-8")
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "Application/JSON; Charset=UTF-8",
+        'application/json;charset="utf-8"',
+        "application/json; charset=utf8",
+        "application/json; foo=bar",
+    ],
+)
+async def test_the_json_content_type_is_matched_case_insensitively_in_utf8(
+    content_type: str,
+) -> None:
+    response = await post({"query": "{ help }"}, content_type=content_type)
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("charset", "encoding"),
+    [
+        ("utf-16", "utf-16"),
+        ("utf-16", "ascii"),  # would parse, and run, were the label ignored
+        ("UTF-16LE", "utf-16-le"),
+        ("iso-8859-1", "latin-1"),
+        ("no-such-charset", "ascii"),
+    ],
+)
+async def test_a_body_in_another_charset_than_utf8_is_415(charset: str, encoding: str) -> None:
+    contexts = Contexts()
+    async with client_for(GraphQLEndpoint(SCHEMA, contexts)) as client:
+        response = await client.post(
+            "/graphql",
+            content='{"query": "mutation { bump }"}'.encode(encoding),
+            headers={"Content-Type": f"application/json; charset={charset}"},
+        )
+    assert response.status_code == 415
+    assert response.headers["content-type"] == JSON_CT
+    assert error_code(response) == "UNSUPPORTED_MEDIA_TYPE"
+    assert repr(charset) in message(response)
+    assert contexts.bumps == []
+    assert contexts.built == []
 
 
 async def test_a_body_over_the_limit_by_content_length_is_413() -> None:
