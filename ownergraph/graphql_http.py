@@ -8,6 +8,7 @@ forbids with its own status codes, and calls `strawberry.Schema.execute`.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from functools import lru_cache
@@ -49,6 +50,13 @@ _GET_OPERATIONS = frozenset({OperationType.QUERY})
 # graphql-core appends " Did you mean 'a', 'b', or 'c'?" (or "... the enum
 # value 'X'?", "... to use an inline fragment on 'T'?"); names cannot hold '?'.
 _SUGGESTION = re.compile(r" Did you mean [^?]*\?")
+
+
+# orjson writes integers in this range and refuses any other.
+_MIN_INT, _MAX_INT = -(2**63), 2**64 - 1
+_INTERNAL = "INTERNAL_SERVER_ERROR"
+
+logger = logging.getLogger("ownergraph")
 
 
 def _encode(payload: Any) -> bytes:
@@ -244,7 +252,45 @@ class GraphQLEndpoint:
         if result.extensions:
             payload["extensions"] = result.extensions
         status = 200 if executed or media_type == JSON else 400
-        return status, _encode(payload)
+        try:
+            return status, _encode(payload)
+        except orjson.JSONEncodeError as error:
+            return status, _encode_anyway(payload, executed, error)
+
+
+def _encode_anyway(payload: dict[str, Any], executed: bool, error: Exception) -> bytes:
+    """The answer to a result orjson refused: never a plain-text 500.
+
+    Integers beyond 64 bits (a cost computed from a huge number in the
+    document, say) are written as decimal strings, exact; anything else
+    orjson cannot write makes the whole answer one masked error, since
+    quoting an unknown object could leak it. Both are a bug to fix, so both
+    are logged as unexpected, naming what orjson said and never a value.
+    """
+    try:
+        body = _encode(_big_ints_as_strings(payload))
+    except (orjson.JSONEncodeError, RecursionError):
+        pass
+    else:
+        logger.error("unencodable response (%s): integers beyond 64 bits sent as strings", error)
+        return body
+    logger.error("unencodable response (%s): answered INTERNAL_SERVER_ERROR", error)
+    masked: dict[str, Any] = {"data": None} if executed else {}
+    masked["errors"] = [
+        {"message": "The response could not be encoded.", "extensions": {"code": _INTERNAL}}
+    ]
+    return _encode(masked)
+
+
+def _big_ints_as_strings(value: Any) -> Any:
+    """`value` with every integer orjson cannot write as its decimal string."""
+    if isinstance(value, int) and not _MIN_INT <= value <= _MAX_INT:
+        return str(value)
+    if isinstance(value, dict):
+        return {key: _big_ints_as_strings(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_big_ints_as_strings(item) for item in value]
+    return value
 
 
 _TOKEN_LIMIT = re.compile(r"Document contains more than (\d+) tokens")
@@ -264,7 +310,7 @@ def _with_code(entry: dict[str, Any]) -> dict[str, Any]:
             else {"code": "GRAPHQL_PARSE_FAILED"}
         )
     elif "path" in entry:
-        code = {"code": "INTERNAL_SERVER_ERROR"}
+        code = {"code": _INTERNAL}
     else:
         code = {"code": "GRAPHQL_VALIDATION_FAILED"}
     entry["extensions"] = {**extensions, **code}

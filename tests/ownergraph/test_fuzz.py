@@ -610,3 +610,18 @@ def test_interactions_on_the_web_channel_are_not_an_owner_error(client: Client) 
     assert_clean(response, sent)
     [error] = response.json()["errors"]
     assert error["extensions"] == {"code": "BAD_USER_INPUT", "argument": "channel"}
+
+
+def test_a_cost_beyond_64_bits_is_refused_in_json(client: Client) -> None:
+    # Found by these tests: the cost limit's error carried the cost computed
+    # from this `first`, too large for orjson, and the answer was a plain-text 500.
+    document = '{ customer(id: "C00013") { tickets(first: 7432656011255902896128) { id } } }'
+    before = client.gateway.owner_requests()
+    response, sent = client.post_json({"query": document})
+    body = assert_clean(response, sent)
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith(GRAPHQL_RESPONSE_JSON)
+    assert "data" not in body
+    [cost] = [error for error in body["errors"] if error["extensions"].get("limit") == "cost"]
+    assert cost["extensions"]["code"] == "BAD_USER_INPUT"
+    assert client.gateway.owner_requests() == before, "an owner was called for a refused query"

@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, NewType
 
 import httpx
 import pytest
 import strawberry
+from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.types import Message
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.config import StrawberryConfig
 
 from ownergraph.errors import Unauthenticated
 from ownergraph.graphql_http import GRAPHQL_RESPONSE_JSON, JSON, GraphQLEndpoint, negotiate
@@ -21,6 +23,7 @@ GRAPHQL_CT = "application/graphql-response+json; charset=utf-8"
 JSON_CT = "application/json; charset=utf-8"
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 GRAPHIQL = "<!doctype html><title>GraphiQL</title>"
+_CONTENT_TYPE = {JSON: JSON_CT, GRAPHQL_RESPONSE_JSON: GRAPHQL_CT}
 
 
 @strawberry.type
@@ -671,3 +674,84 @@ async def test_hide_suggestions_strips_did_you_mean(query: str) -> None:
     assert "Did you mean" not in text
     assert text == message(shown).partition(" Did you mean")[0]
     assert text.endswith(".")
+
+
+# Results the encoder cannot write as they are
+
+BEYOND_64_BITS = 2**64  # orjson writes integers from -2**63 to 2**64 - 1 only
+Unbounded = NewType("Unbounded", int)
+SCALARS = StrawberryConfig(
+    scalar_map={Unbounded: strawberry.scalar(name="Unbounded", serialize=lambda value: value)}
+)
+
+
+@strawberry.type
+class Outsized:
+    @strawberry.field
+    def huge(self) -> Unbounded:
+        return Unbounded(BEYOND_64_BITS)
+
+    @strawberry.field
+    def costly(self) -> str | None:
+        raise GraphQLError("Too costly.", extensions={"code": "BAD_USER_INPUT", "value": -(2**70)})
+
+    @strawberry.field
+    def fine(self) -> str:
+        return "fine"
+
+
+def results(value: Any) -> type[SchemaExtension]:
+    class Results(SchemaExtension):
+        def get_results(self) -> dict[str, Any]:
+            return {"carried": value}
+
+    return Results
+
+
+async def post_to(schema: strawberry.Schema, query: str, accept: str = JSON) -> httpx.Response:
+    async with client_for(GraphQLEndpoint(schema, Contexts())) as client:
+        return await client.post("/graphql", json={"query": query}, headers={"Accept": accept})
+
+
+async def test_an_integer_beyond_64_bits_is_written_as_a_string_wherever_it_is(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    schema = strawberry.Schema(
+        query=Outsized, extensions=[results([1, BEYOND_64_BITS])], config=SCALARS
+    )
+    response = await post_to(schema, "{ huge costly fine }")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == JSON_CT
+    payload = response.json()
+    assert payload["data"] == {"huge": str(BEYOND_64_BITS), "costly": None, "fine": "fine"}
+    [error] = payload["errors"]
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "value": str(-(2**70))}
+    assert payload["extensions"] == {"carried": [1, str(BEYOND_64_BITS)]}
+    [record] = [r for r in caplog.records if r.name == "ownergraph"]
+    assert record.levelname == "ERROR"
+    assert "64-bit" in record.getMessage()
+    assert str(BEYOND_64_BITS) not in record.getMessage()  # logs never carry values
+
+
+@pytest.mark.parametrize(
+    ("query", "accept", "status", "executed"),
+    [
+        ("{ fine }", JSON, 200, True),
+        ("{ fine }", GRAPHQL_RESPONSE_JSON, 200, True),
+        ("{ nope }", JSON, 200, False),
+        ("{ nope }", GRAPHQL_RESPONSE_JSON, 400, False),
+    ],
+)
+async def test_a_result_that_cannot_be_encoded_is_a_graphql_error(
+    caplog: pytest.LogCaptureFixture, query: str, accept: str, status: int, executed: bool
+) -> None:
+    schema = strawberry.Schema(query=Outsized, extensions=[results(object())], config=SCALARS)
+    response = await post_to(schema, query, accept)
+    assert response.status_code == status
+    assert response.headers["content-type"] == _CONTENT_TYPE[accept]
+    error = {
+        "message": "The response could not be encoded.",
+        "extensions": {"code": "INTERNAL_SERVER_ERROR"},
+    }
+    assert response.json() == ({"data": None} if executed else {}) | {"errors": [error]}
+    assert [r.levelname for r in caplog.records if r.name == "ownergraph"] == ["ERROR"]
