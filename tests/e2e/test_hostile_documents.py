@@ -14,7 +14,9 @@ PATIENCE_SECONDS = 30
 
 
 def send(url: str, document: str, key: str | None) -> httpx.Response:
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    headers = {"Accept": "application/graphql-response+json"}
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
     return httpx.post(
         f"{url}/graphql", json={"query": document}, headers=headers, timeout=PATIENCE_SECONDS
     )
