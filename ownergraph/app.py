@@ -16,7 +16,7 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 from strawberry.extensions import DisableIntrospection, SchemaExtension
 
-from ownergraph.resolvers import Context, Gateway
+from ownergraph.resolvers import AbsentPaths, Context, Gateway
 from ownergraph.schema import Ownership, build_graph, load_ownership
 from ownergraph.sources import SystemConfig, default_transport, open_source
 
@@ -104,7 +104,12 @@ def create_app(
     audit = AuditLog.open(settings.audit_log, settings.audit_key)
     if audit is not None:
         extensions.append(audit_extension(audit, ownership))
-    graph = build_graph(ownership, phone_region=settings.phone_region, extensions=extensions)
+    graph = build_graph(
+        ownership,
+        phone_region=settings.phone_region,
+        extensions=extensions,
+        absent=AbsentPaths(metrics.absent),
+    )
     transports = transports or {}
     gateway = Gateway(
         ownership,

@@ -17,11 +17,12 @@ import uvicorn
 from starlette.applications import Starlette
 
 from ownergraph.schema import Graph, Ownership, OwnershipError, build_graph, load_ownership
-from ownergraph.schema.drift import find_drift
+from ownergraph.schema.drift import find_absent, find_drift
 
 from .auth import DEMO_KEYS, KeysFileError, hash_key, new_key
 from .graphiql import SAMPLE_QUERY
 from .logs import configure_logging
+from .sampling import sample_records
 from .serving import Listener, PortError, Server, bind, serve_together
 from .settings import DEMO, Settings, SettingsError
 
@@ -91,6 +92,12 @@ def _parser() -> argparse.ArgumentParser:
         "--live",
         action="store_true",
         help="also fetch each owner's /openapi.json and report mapped paths that drifted",
+    )
+    check.add_argument(
+        "--sample",
+        metavar="KEY",
+        help="with --live, also read every owner's records for the id KEY (e.g. C00013) and "
+        "report mapped paths absent from them: for owners that publish no OpenAPI",
     )
     check.set_defaults(run=_check)
 
@@ -162,10 +169,13 @@ def _check(args: argparse.Namespace) -> int:
             f"  {name:<14} {system.base_url:<28} {owned:>3} fields"
             + (f"  writes: {', '.join(writes)}" if writes else "")
         )
-    return _check_live(ownership, graph) if args.live else 0
+    if args.sample is not None and not args.live:
+        print("ownergraph check: --sample KEY reads the owners: give --live too", file=sys.stderr)
+        return 2
+    return _check_live(ownership, graph, args.sample) if args.live else 0
 
 
-def _check_live(ownership: Ownership, graph: Graph) -> int:
+def _check_live(ownership: Ownership, graph: Graph, sample: str | None) -> int:
     """Compare the map with every owner's published OpenAPI; 1 when anything drifted."""
     documents: dict[str, Any] = {}
     unreachable: list[tuple[str, str]] = []
@@ -177,13 +187,22 @@ def _check_live(ownership: Ownership, graph: Graph) -> int:
         except (httpx.HTTPError, ValueError) as error:
             unreachable.append((name, type(error).__name__))
     drifts = find_drift(ownership, graph.schema._schema, documents)
+    if sample is not None:
+        records = asyncio.run(sample_records(ownership, graph.plan, sample))
+        drifts += find_absent(ownership, graph.schema._schema, records, sample)
     rows = [(d.system, d.where, d.mapped, d.problem) for d in drifts]
-    rows += [
-        (name, "/openapi.json", "", f"not published or not reachable ({why})")
-        for name, why in unreachable
-    ]
+    if sample is None:
+        rows += [
+            (name, "/openapi.json", "", f"not published or not reachable ({why})")
+            for name, why in unreachable
+        ]
+    for name, _ in unreachable if sample is not None else ():
+        # Its records were read instead: a failure to read them is a row of its own.
+        print(f"live: {name} publishes no OpenAPI: checked against its records of {sample}")
     if not rows:
         print(f"live: every mapped endpoint and field is published ({len(documents)} owners)")
+        if sample is not None:
+            print(f"live: every mapped path is in the owners' records of {sample}")
         return 0
     header = ("owner", "mapped by", "owner's path", "problem")
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(4)]

@@ -57,6 +57,13 @@ class Metrics:
             ["owner", "entity", "status"],
             registry=self.registry,
         )
+        self.absent_fields = Counter(
+            "ownergraph_owner_field_absent",
+            "Reads of a field whose path the owner's record lacks (absent, not null): "
+            "a from: in the map that reads nothing, or an owner that stopped sending it.",
+            ["owner", "field"],
+            registry=self.registry,
+        )
         self.owner_latency = Histogram(
             "ownergraph_owner_call_duration_seconds",
             "Time an owning system took to answer one call.",
@@ -98,6 +105,10 @@ class Metrics:
             latency, keys = histograms
             latency.observe(call.ended - call.started)
             keys.observe(call.keys)
+
+    def absent(self, owner: str, coordinate: str) -> None:
+        """A read found no value at the path of the field `coordinate` (the map's name)."""
+        self.absent_fields.labels(owner, coordinate).inc()
 
     def operation(self, name: str | None) -> str:
         if name is None:

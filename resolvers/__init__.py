@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .absence import AbsentPaths
 from .context import ANONYMOUS, Context, Gateway, OwnerLoader, Viewer
 from .errors import BadUserInput, Forbidden
 from .extensions import OwnersExtension, is_expected, should_mask_error
@@ -15,6 +16,7 @@ from .report import OwnerReport, iso
 __all__ = [
     "ANONYMOUS",
     "MAX_LIST",
+    "AbsentPaths",
     "BadUserInput",
     "Context",
     "EntityRef",

@@ -26,7 +26,7 @@ from graphql import (
     Undefined,
 )
 
-from ownergraph.sources import OwnerBadResponse, dig
+from ownergraph.sources import ABSENT, OwnerBadResponse, find
 
 from .errors import Forbidden
 
@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from ownergraph.schema.ownership import FieldOwnership, Ownership
 
 Getter = Callable[[Any], Any]
+Absent = Callable[[str, str, str], None]
+"""Hears a read that found no value at a field's path: (owner, coordinate, path)."""
 _CENT = Decimal("0.01")
 
 
@@ -108,6 +110,7 @@ def compile_plan(
     ownership: Ownership,
     phone_region: str,
     roles: frozenset[str] | None = None,
+    absent: Absent | None = None,
 ) -> Plan:
     """Compile the getters of every owned field, as `roles` may read them.
 
@@ -115,7 +118,7 @@ def compile_plan(
     gets a getter that raises `Forbidden`, so permissions cost nothing per
     field at query time. `roles=None` compiles a plan that may read all.
     """
-    compiler = _Compiler(schema, ownership, phone_region, roles)
+    compiler = _Compiler(schema, ownership, phone_region, roles, absent or _ignore)
     fields: dict[tuple[str, str], FieldPlan] = {}
     for type_name, entry in ownership.types.items():
         if entry.owner is not None:
@@ -158,11 +161,13 @@ class _Compiler:
         ownership: Ownership,
         phone_region: str,
         roles: frozenset[str] | None,
+        absent: Absent,
     ) -> None:
         self.schema = schema
         self.ownership = ownership
         self.phone_region = phone_region
         self.roles = roles
+        self.absent = absent
         self.views: dict[str, dict[str, Getter]] = {}
 
     def allows(self, field: FieldOwnership) -> bool:
@@ -178,9 +183,14 @@ class _Compiler:
         else:
             source = (field.name,)
         convert = self.converter(field, gql_type)
+        absent = self.absent
+        owner, coordinate, dotted = field.owner, field.coordinate, ".".join(source)
 
         def get(record: Any) -> Any:
-            value = dig(record, source) if source else record
+            value = find(record, source) if source else record
+            if value is ABSENT:
+                absent(owner, coordinate, dotted)
+                return None
             return None if value is None else convert(value)
 
         return get
@@ -354,6 +364,10 @@ class _Compiler:
             return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
         return convert_phone
+
+
+def _ignore(owner: str, coordinate: str, path: str) -> None:
+    pass
 
 
 def _composed(record: Any) -> Any:

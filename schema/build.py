@@ -17,7 +17,14 @@ from strawberry.schema.schema import validate_document
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types import ExecutionContext
 
-from ownergraph.resolvers import OwnersExtension, Plan, compile_plan, is_expected, should_mask_error
+from ownergraph.resolvers import (
+    AbsentPaths,
+    OwnersExtension,
+    Plan,
+    compile_plan,
+    is_expected,
+    should_mask_error,
+)
 
 from .binding import check_binding
 from .directives import Owner
@@ -101,15 +108,25 @@ class Graph:
     the plan of what those roles may read.
     """
 
-    def __init__(self, schema: strawberry.Schema, ownership: Ownership, phone_region: str) -> None:
+    def __init__(
+        self,
+        schema: strawberry.Schema,
+        ownership: Ownership,
+        phone_region: str,
+        absent: AbsentPaths | None = None,
+    ) -> None:
         self.schema = schema
         self.ownership = ownership
         self.phone_region = phone_region
+        self.absent = absent if absent is not None else AbsentPaths()
+        """Counts reads of a path the owner's record lacks (a `from:` typo, or drift)."""
         self.plan = self.plan_for(None)
 
     @functools.lru_cache(maxsize=64)  # noqa: B019 - one graph per app, living as long
     def plan_for(self, roles: frozenset[str] | None) -> Plan:
-        return compile_plan(self.schema._schema, self.ownership, self.phone_region, roles)
+        return compile_plan(
+            self.schema._schema, self.ownership, self.phone_region, roles, self.absent
+        )
 
     def sdl(self) -> str:
         return self.schema.as_str() + "\n"
@@ -120,10 +137,12 @@ def build_graph(
     *,
     phone_region: str = "IT",
     extensions: Sequence[type[SchemaExtension]] = (),
+    absent: AbsentPaths | None = None,
 ) -> Graph:
     """The executable customer graph, or `OwnershipError` naming every mismatch.
 
-    `extensions` come first: the service adds its limits and audit there.
+    `extensions` come first: the service adds its limits and audit there;
+    `absent` hears every read of a path an owner's record lacks (metrics).
     """
     schema = CustomerSchema(
         query=Query,
@@ -144,7 +163,7 @@ def build_graph(
     if problems:
         raise OwnershipError(problems)
     _annotate_owners(schema, ownership)
-    return Graph(schema, ownership, phone_region)
+    return Graph(schema, ownership, phone_region, absent)
 
 
 def _annotate_owners(schema: strawberry.Schema, ownership: Ownership) -> None:

@@ -23,7 +23,7 @@ from graphql import (
     GraphQLSchema,
 )
 
-from ownergraph.sources import Endpoint, EntityConfig
+from ownergraph.sources import ABSENT, Endpoint, EntityConfig, find
 
 from .ownership import FieldOwnership, Ownership
 
@@ -257,3 +257,92 @@ def _named(gql_type: Any) -> Any:
     while isinstance(gql_type, GraphQLNonNull | GraphQLList):
         gql_type = gql_type.of_type
     return gql_type
+
+
+def find_absent(
+    ownership: Ownership,
+    schema: GraphQLSchema,
+    samples: Mapping[tuple[str, str], Any],
+    key: str,
+) -> list[Drift]:
+    """Every mapped path absent from the owners' sample records of the entity keyed `key`.
+
+    `samples` holds, by (system, entity), what the owner answered for it: a
+    record, a list of records (one-to-many), None (the owner does not know
+    it) or an exception (it could not be read). A path is absent when an
+    object lacks its key: a null is a value the owner does not have, fine.
+    """
+    return list(_Sample(ownership, schema, samples, key).drifts())
+
+
+class _Sample:
+    def __init__(
+        self,
+        ownership: Ownership,
+        schema: GraphQLSchema,
+        samples: Mapping[tuple[str, str], Any],
+        key: str,
+    ) -> None:
+        self.ownership = ownership
+        self.schema = schema
+        self.samples = samples
+        self.key = key
+
+    def drifts(self) -> Iterator[Drift]:
+        reported: set[tuple[str, str]] = set()
+        for entry in self.ownership.types.values():
+            if entry.owner is not None:
+                continue
+            gql_type = self.schema.type_map[entry.name]
+            assert isinstance(gql_type, GraphQLObjectType)
+            for field in entry.fields.values():
+                if field.entity is None:
+                    continue
+                where = (field.owner, field.entity)
+                if where not in self.samples:
+                    continue
+                sample = self.samples[where]
+                if sample is None or isinstance(sample, Exception) or sample == []:
+                    if where not in reported:
+                        reported.add(where)
+                        yield Drift(
+                            field.owner,
+                            f"entity {field.entity}",
+                            "",
+                            self.nothing(sample),
+                        )
+                    continue
+                if isinstance(sample, list):
+                    sample = sample[0]  # the first record stands for all
+                yield from self.check(field, gql_type.fields[field.name].type, sample)
+
+    def nothing(self, sample: Any) -> str:
+        if isinstance(sample, Exception):
+            return f"could not read a sample for {self.key}: {sample}"
+        return f"no record for {self.key} to check: sample another key"
+
+    def check(self, field: FieldOwnership, gql_type: Any, record: Any) -> Iterator[Drift]:
+        named = _named(gql_type)
+        path = (
+            field.source
+            if field.source is not None
+            else (() if isinstance(named, GraphQLObjectType) else (field.name,))
+        )
+        value = find(record, path) if path else record
+        if value is ABSENT:
+            yield Drift(
+                field.owner,
+                field.coordinate,
+                ".".join(path),
+                f"absent from the record of {self.key}",
+            )
+            return
+        if not isinstance(named, GraphQLObjectType) or value is None:
+            return
+        if isinstance(value, list):
+            if not value:
+                return  # nothing to check the items against
+            value = value[0]
+        target = self.ownership.types.get(named.name)
+        for child in target.fields.values() if target else ():
+            yield from self.check(child, named.fields[child.name].type, value)

@@ -23,9 +23,10 @@ from .errors import (
     owner_words,
 )
 from .http import OwnerClient
-from .rest import OwnerHealth, RestSource, dig
+from .rest import ABSENT, OwnerHealth, RestSource, dig, find
 
 __all__ = [
+    "ABSENT",
     "BreakerConfig",
     "Call",
     "CallObserver",
@@ -53,6 +54,7 @@ __all__ = [
     "SystemConfig",
     "default_transport",
     "dig",
+    "find",
     "open_source",
     "owner_words",
 ]

@@ -68,6 +68,26 @@ def dig(record: Any, path: Sequence[str]) -> Any:
     return value
 
 
+ABSENT: Any = type("Absent", (), {"__repr__": lambda self: "ABSENT", "__slots__": ()})()
+"""What `find` gives for a path the record does not have (as opposed to a null there)."""
+
+
+def find(record: Any, path: Sequence[str]) -> Any:
+    """Like `dig`, but `ABSENT` where an object lacks a step of `path`.
+
+    A null (or a non-object) on the way is a null: the owner said it has no
+    value there. Only a key missing from an object is absent.
+    """
+    value = record
+    for step in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(step, ABSENT)
+        if value is ABSENT:
+            return ABSENT
+    return value
+
+
 @dataclass(frozen=True)
 class _Asking:
     """On whose behalf calls are made: who hears about them, and by when."""

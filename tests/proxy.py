@@ -18,6 +18,9 @@ import asyncio
 import contextlib
 import socket
 import struct
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Literal
 
 Mode = Literal["pass", "reset_after_answer", "close_before_reading"]
@@ -26,8 +29,10 @@ Mode = Literal["pass", "reset_after_answer", "close_before_reading"]
 class BreakingProxy:
     """Listens on a loopback port and forwards to `upstream` (host, port)."""
 
-    def __init__(self, upstream: tuple[str, int]) -> None:
+    def __init__(self, upstream: tuple[str, int], hidden: frozenset[str] = frozenset()) -> None:
         self.upstream = upstream
+        self.hidden = hidden
+        """Paths answered 404 without asking the owner (an owner that does not publish them)."""
         self._mode: Mode = "pass"
         self.forwarded = 0
         """Requests the owner received whole, and answered."""
@@ -76,7 +81,8 @@ class BreakingProxy:
                 request = await _read_message(reader)
                 if request is None:
                     return
-                answer = await self._forward(request)
+                path = request.split(b" ", 2)[1].split(b"?")[0].decode("latin-1")
+                answer = _NOT_FOUND if path in self.hidden else await self._forward(request)
                 self.forwarded += 1
                 if self.mode == "reset_after_answer":
                     _reset(writer)
@@ -101,6 +107,28 @@ class BreakingProxy:
             writer.close()
             with contextlib.suppress(ConnectionError):
                 await writer.wait_closed()
+
+
+_NOT_FOUND = (
+    b"HTTP/1.1 404 Not Found\r\ncontent-length: 2\r\ncontent-type: application/json\r\n\r\n{}"
+)
+
+
+@contextmanager
+def proxy_thread(upstream: tuple[str, int], hidden: frozenset[str] = frozenset()) -> Iterator[str]:
+    """A `BreakingProxy` in passing mode, on its own loop in a thread; yields its URL."""
+    loop = asyncio.new_event_loop()
+    proxy = BreakingProxy(upstream, hidden)
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    asyncio.run_coroutine_threadsafe(proxy.start(), loop).result(timeout=10)
+    try:
+        yield proxy.url
+    finally:
+        asyncio.run_coroutine_threadsafe(proxy.stop(), loop).result(timeout=10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        loop.close()
 
 
 async def _read_message(reader: asyncio.StreamReader) -> bytes | None:

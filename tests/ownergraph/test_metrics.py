@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import sqlite3
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from ownergraph import create_app
 
-from .test_app import client_for, owner_transports, settings
+from .test_app import ROOT, client_for, owner_transports, settings
 
 CUSTOMER_ID = re.compile(r"C\d{5}")
 READ = "query Read($id: ID!) { customer(id: $id) { displayName tickets(first: 2) { id } } }"
@@ -73,3 +76,52 @@ async def test_reads_and_writes_for_many_customers_add_no_series(demo_data: Path
     # Twice as many customers, the same series (counts go up, labels do not multiply).
     assert {name for name, _ in second} == {name for name, _ in first}
     assert len(second) == len(first)
+
+
+EVERY_FIELD = """{ customers(ids: ["C00001", "C00002", "C00013", "C00042", "C01234"]) {
+  id displayName firstName lastName emails phones segment erpCode
+  address { street city postcode country }
+  credit { creditLimit balance overdue currency blocked }
+  invoices { number status amount currency issuedOn dueDate paidAt overdue }
+  tickets { id subject status priority channel createdAt updatedAt }
+  interactions { id channel direction at durationSeconds summary agent }
+} }"""
+
+
+async def test_the_shipped_map_reads_no_path_the_demo_owners_lack(demo_data: Path) -> None:
+    app = create_app(settings(), transports=owner_transports(demo_data))
+    async with client_for(app) as client:
+        response = await client.post("/graphql", json={"query": EVERY_FIELD})
+    assert "errors" not in response.json()
+    assert app.state.graph.absent.counts == {}
+
+
+async def test_a_path_the_record_lacks_is_counted_and_logged_once(
+    demo_data: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`from: display_nam`: a silent null, unless somebody counts it."""
+    text = (
+        (ROOT / "ownership.yaml").read_text().replace("from: display_name,", "from: display_nam,")
+    )
+    typo = tmp_path / "ownership.yaml"
+    typo.write_text(text)
+    app = create_app(
+        replace(settings(), ownership_path=typo), transports=owner_transports(demo_data)
+    )
+    document = (
+        '{ a: customer(id: "C00001") { displayName } b: customer(id: "C00002") { displayName } }'
+    )
+    with caplog.at_level(logging.WARNING, logger="ownergraph"):
+        async with client_for(app) as client:
+            for _ in range(2):
+                body = (await client.post("/graphql", json={"query": document})).json()
+                assert body["data"] == {"a": {"displayName": None}, "b": {"displayName": None}}
+                assert "errors" not in body
+            page = (await client.get("/metrics")).text
+    assert (
+        'ownergraph_owner_field_absent_total{field="Customer.displayName",owner="crm"} 4.0' in page
+    )
+    warnings = [r for r in caplog.records if "display_nam" in r.getMessage()]
+    assert len(warnings) == 1
+    message = warnings[0].getMessage()
+    assert "Customer.displayName" in message and "'crm'" in message

@@ -1,0 +1,42 @@
+"""Fields whose path is absent from the owner's record: a typo in `from:`, or drift.
+
+An owner that sends `null` says the value is unknown; a record that lacks the
+path altogether says the map reads something the owner does not send
+(`from: display_nam`), and the field would be a silent null. Each such read
+is counted per field, and logged once per field and process.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+
+logger = logging.getLogger("ownergraph")
+
+
+class AbsentPaths:
+    """Counts reads that found no value at a field's path, by field coordinate.
+
+    `observe(owner, coordinate)` hears every such read (the metrics); the
+    first of each field is also logged, naming the field, owner and path.
+    """
+
+    def __init__(self, observe: Callable[[str, str], None] | None = None) -> None:
+        self.counts: Counter[str] = Counter()
+        self._observe = observe
+
+    def __call__(self, owner: str, coordinate: str, path: str) -> None:
+        first = coordinate not in self.counts
+        self.counts[coordinate] += 1
+        if first:
+            logger.warning(
+                "%s: the records of owner %r have no %r; the field reads as null. "
+                "Check its from: in the ownership map (ownergraph check --live --sample KEY).",
+                coordinate,
+                owner,
+                path,
+                extra={"fields": {"field": coordinate, "owner": owner, "path": path}},
+            )
+        if self._observe is not None:
+            self._observe(owner, coordinate)
