@@ -38,7 +38,7 @@ class BreakerConfig:
     window: int = 20
     open_for: float = 5.0
     """The longest the breaker stays open: what the open time of a dead owner grows to."""
-    open_first: float = 0.5
+    open_first: float = 0.25
     """How long the breaker first stays open; doubled by each probe that hung, up to `open_for`."""
     slow: float = 0.25
     """A call cut short by the request's deadline is a failure once it waited this long."""

@@ -346,9 +346,9 @@ async def test_readiness_reports_each_owners_breaker(demo_data: Path, tmp_path: 
 
     # Open long enough that no probe goes out while the test looks.
     shipped = (ROOT / "ownership.yaml").read_text()
-    assert "open_first: 500ms" in shipped
+    assert "open_first: 250ms" in shipped
     ownership = tmp_path / "ownership.yaml"
-    ownership.write_text(shipped.replace("open_first: 500ms", "open_first: 5s"))
+    ownership.write_text(shipped.replace("open_first: 250ms", "open_first: 5s"))
     app = create_app(
         dataclasses.replace(settings(), ownership_path=ownership),
         transports=owner_transports(demo_data, erp=httpx.MockTransport(down)),
@@ -509,5 +509,5 @@ async def test_metrics_after_a_query(demo_data: Path) -> None:
     assert 'ownergraph_owner_calls_total{entity="account",owner="erp",status="error"} 1.0' in text
     assert 'ownergraph_owner_batch_keys_bucket{le="2.0",owner="crm"} 1.0' in text
     assert 'ownergraph_owner_breaker_state{owner="erp"} 0.0' in text
-    assert 'ownergraph_owner_breaker_open_seconds{owner="erp"} 0.5' in text
+    assert 'ownergraph_owner_breaker_open_seconds{owner="erp"} 0.25' in text
     assert "ownergraph_request_duration_seconds_bucket" in text

@@ -114,15 +114,15 @@ def with_breaker(settings: str) -> str:
 
 def test_the_breaker_opens_first_briefly_unless_the_map_says_otherwise() -> None:
     crm = parse_ownership(MINIMAL, Path("map.yaml"), {}).systems["crm"]
-    assert (crm.breaker.open_first, crm.breaker.open_for) == (0.5, 5.0)
-    text = with_breaker("{open_first: 250ms, open_for: 4s}")
+    assert (crm.breaker.open_first, crm.breaker.open_for) == (0.25, 5.0)
+    text = with_breaker("{open_first: 100ms, open_for: 4s}")
     crm = parse_ownership(text, Path("map.yaml"), {}).systems["crm"]
-    assert (crm.breaker.open_first, crm.breaker.open_for) == (0.25, 4.0)
+    assert (crm.breaker.open_first, crm.breaker.open_for) == (0.1, 4.0)
 
 
 def test_the_shipped_map_opens_its_breakers_briefly_first() -> None:
     breaker = load_ownership(SHIPPED).systems["erp"].breaker
-    assert (breaker.open_first, breaker.open_for) == (0.5, 5.0)
+    assert (breaker.open_first, breaker.open_for) == (0.25, 5.0)
 
 
 @pytest.mark.parametrize(
