@@ -4,19 +4,11 @@ from __future__ import annotations
 
 from graphql import DocumentNode, FieldNode, FragmentSpreadNode, InlineFragmentNode, Visitor, visit
 
+# The builder lives in the benchmark, which times the real gateway's answers to the same
+# documents: the benchmark must not depend on the test suite, so the tests import it.
+from bench.hostile import fan_out
 
-def fan_out(levels: int, spreads: int, leaf: str = "displayName", root: str | None = None) -> str:
-    """Fragments spreading the next one `spreads` times, `levels` deep, ending in `leaf`.
-
-    About 12 tokens a level: 30 levels are under 1 kB, and expand to 2^30
-    (or 3^30) copies of `leaf`.
-    """
-    parts = [root or 'query FanOut { customer(id: "C00001") { ...F0 } }']
-    for level in range(levels):
-        body = " ".join([f"...F{level + 1}"] * spreads)
-        parts.append(f"fragment F{level} on Customer {{ {body} }}")
-    parts.append(f"fragment F{levels} on Customer {{ {leaf} }}")
-    return "\n".join(parts)
+__all__ = ["fan_out", "selection_nodes"]
 
 
 def selection_nodes(document: DocumentNode) -> int:
