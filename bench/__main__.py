@@ -23,9 +23,10 @@ REPO = BENCH_DIR.parent
 OUT_DIR = BENCH_DIR / "out"
 
 
-# What `--only` can select: a gateway (its scenarios 1 to 3), `call` (scenario 4, ours) or
-# `faults` (scenario 5, ours: a failing owner; with --quick, one cycle of its phases).
-SCOPES = (*scenarios.GATEWAYS, "call", "faults")
+# What `--only` can select: a gateway (its scenarios 1 to 3), `call` (scenario 4, ours),
+# `faults` (scenario 5, ours: a failing owner; with --quick, one cycle of its phases) or
+# `hostile` (scenario 6, ours: hostile documents; with --quick, 5 of each and short probes).
+SCOPES = (*scenarios.GATEWAYS, "call", "faults", "hostile")
 
 
 def _paths(quick: bool, partial: bool) -> tuple[Path, Path]:
@@ -76,6 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             changes["gateways"] = tuple(g for g in scenarios.GATEWAYS if g in args.only)
             changes["call_scenario"] = "call" in args.only
             changes["fault_scenario"] = "faults" in args.only
+            changes["hostile_scenario"] = "hostile" in args.only
         config = scenarios.Config.quick(**changes) if args.quick else scenarios.Config(**changes)
         OUT_DIR.mkdir(parents=True, exist_ok=True)
         results = scenarios.run(config, REPO, OUT_DIR)

@@ -12,10 +12,14 @@ JSON on stdout. Jobs:
 - ``call_comes_in``: the caller screen looked up by phone, and its floor, at concurrency 1;
 - ``failing_owner``: N workers on the caller screen while one owner is made to hang, fail
   and recover, phase after phase; every response with its times and whether it carried
-  that owner's data.
+  that owner's data;
+- ``hostile_documents``: documents whose fragments fan out, each sent a few times one at a
+  time, then by N clients in a loop, with `GET /healthz` probed on an idle gateway and
+  under that load; each answer's time, status and error codes.
 
-Every GraphQL request carries the demo agent's key and sends its arguments as variables. A
-job takes any gateway (ours, the naive baseline, the peer) with that gateway's documents;
+Every GraphQL request carries the demo agent's key and sends its arguments as variables,
+but for the hostile documents, sent with and without the key, as an attacker would. A job
+takes any gateway (ours, the naive baseline, the peer) with that gateway's documents;
 `idle_pids` names the gateways left idle meanwhile, whose CPU time is read too.
 
 It only measures; summarising and reporting happen in the orchestrating process.
@@ -24,12 +28,14 @@ It only measures; summarising and reporting happen in the orchestrating process.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import random
 import sys
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -111,10 +117,10 @@ def classify(outcome: Outcome) -> Outcome:
     return outcome
 
 
-def _session(limit: int) -> aiohttp.ClientSession:
+def _session(limit: int, timeout_s: float = REQUEST_TIMEOUT_S) -> aiohttp.ClientSession:
     return aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=limit, limit_per_host=limit),
-        timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S),
+        timeout=aiohttp.ClientTimeout(total=timeout_s),
     )
 
 
@@ -894,6 +900,193 @@ async def failing_owner(job: Job) -> dict[str, Any]:
     }
 
 
+# --------------------------------------------------------------------------- hostile documents
+
+# Refusals before execution answer 400 in this media type (200 in plain JSON): the status
+# then says whether a document was executed.
+HOSTILE_ACCEPT = "application/graphql-response+json"
+
+
+def _hostile_headers(key: str | None) -> dict[str, str]:
+    headers = {"Content-Type": "application/json", "Accept": HOSTILE_ACCEPT}
+    if key is not None:
+        headers["Authorization"] = f"Bearer {key}"
+    return headers
+
+
+def answer_of(status: int, raw: bytes) -> tuple[str, dict[str, dict[str, Any]]]:
+    """How an answer reads, e.g. `400 BAD_USER_INPUT (cost)` or `200 data`, and its refusals.
+
+    The label is the status, `data` when some root field has a value, and each error code
+    once (with the limit it names); refusals maps each limit refused to its `max` and
+    `value`.
+    """
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return f"{status} not JSON", {}
+    if not isinstance(body, dict):
+        return f"{status} not an object", {}
+    items: list[str] = []
+    data = body.get("data")
+    if isinstance(data, dict) and any(value is not None for value in data.values()):
+        items.append("data")
+    refusals: dict[str, dict[str, Any]] = {}
+    for error in body.get("errors") or []:
+        extensions = (error.get("extensions") if isinstance(error, dict) else None) or {}
+        code = str(extensions.get("code", "NO_CODE"))
+        limit = extensions.get("limit")
+        if limit is not None:
+            refusals.setdefault(
+                str(limit), {"max": extensions.get("max"), "value": extensions.get("value")}
+            )
+            code += f" ({limit})"
+        if code not in items:
+            items.append(code)
+    return " ".join([str(status), " + ".join(items) or "empty"]), refusals
+
+
+@dataclass(frozen=True)
+class HostileAnswer:
+    """One document's answer: milliseconds to its last byte, how it reads, its refusals."""
+
+    ms: float
+    label: str
+    refusals: dict[str, dict[str, Any]]
+    answered: bool = True
+
+
+async def _send_hostile(
+    session: aiohttp.ClientSession, url: str, document: str, key: str | None
+) -> HostileAnswer:
+    payload = json.dumps({"query": document}).encode()
+    started = time.perf_counter()
+    try:
+        async with session.post(url, data=payload, headers=_hostile_headers(key)) as response:
+            raw = await response.read()
+            status = response.status
+    except (aiohttp.ClientError, TimeoutError, OSError) as error:
+        elapsed = _ms(time.perf_counter() - started)
+        return HostileAnswer(elapsed, f"no answer ({type(error).__name__})", {}, answered=False)
+    elapsed = _ms(time.perf_counter() - started)
+    return HostileAnswer(elapsed, *answer_of(status, raw))
+
+
+async def _probe(
+    session: aiohttp.ClientSession, url: str, seconds: float, gap_s: float
+) -> tuple[list[float], int]:
+    """`GET url` every `gap_s` for `seconds`: each round trip's time, and the failures."""
+    samples: list[float] = []
+    failures = 0
+    until = time.perf_counter() + seconds
+    while time.perf_counter() < until:
+        started = time.perf_counter()
+        try:
+            async with session.get(url, headers=OWNER_HEADERS) as response:
+                await response.read()
+                failures += response.status != 200
+        except (aiohttp.ClientError, TimeoutError, OSError):
+            failures += 1
+        samples.append(_ms(time.perf_counter() - started))
+        await asyncio.sleep(gap_s)
+    return samples, failures
+
+
+async def hostile_documents(job: Job) -> dict[str, Any]:
+    """Documents sent one at a time, then by `clients` in a loop, with /healthz probed.
+
+    Three phases: /healthz probed on the idle gateway for `idle_s`; each case's document
+    sent `each` times, one at a time (a case stops at its first request left unanswered
+    after `timeout_s`: the rest would only wait as long); then `clients` clients send the
+    cases' documents back to back, each starting at a different case, while /healthz is
+    probed for `load_s`. Every text is made new by a trailing comment, so that no cache of
+    the gateway has seen it.
+    """
+    url = f"{job['gateway']}/graphql"
+    cases: Sequence[Mapping[str, Any]] = job["cases"]
+    health = f"{job['gateway']}/healthz"
+    gap_s: float = job["probe_gap_s"]
+    nonce = itertools.count()
+
+    def text(case: Mapping[str, Any]) -> str:
+        return f"{case['document']}\n# {job['seed']}-{next(nonce)}"
+
+    results: list[dict[str, Any]] = []
+    async with (
+        _session(1, job["timeout_s"]) as prober,
+        _session(job["clients"], job["timeout_s"]) as session,
+    ):
+        # The probes keep one connection of their own, opened before anything is timed.
+        await _round_trips(prober, health, 2, 0)
+        idle_ms, idle_failures = await _probe(prober, health, job["idle_s"], gap_s)
+        for case in cases:
+            latencies: list[float] = []
+            answers: Counter[str] = Counter()
+            refusals: dict[str, dict[str, Any]] = {}
+            clock = CpuClock.of(job)
+            clock.start()
+            for _ in range(job["each"]):
+                answer = await _send_hostile(session, url, text(case), case["key"])
+                latencies.append(answer.ms)
+                answers[answer.label] += 1
+                for limit, figures in answer.refusals.items():
+                    refusals.setdefault(limit, figures)
+                if not answer.answered:
+                    break
+            cpu = clock.stop()
+            results.append(
+                {
+                    "latency_ms": latencies,
+                    "answers": dict(answers),
+                    "refusals": refusals,
+                    "gateway_cpu_s": cpu["cpu_s"]["gateway"],
+                }
+            )
+
+        window = _Window()
+        # (answered, ms, label)
+        records: list[tuple[float, float, str]] = []
+
+        async def client(start: int) -> None:
+            index = start
+            while not window.stop:
+                case = cases[index % len(cases)]
+                index += 1
+                answer = await _send_hostile(session, url, text(case), case["key"])
+                records.append((time.perf_counter(), answer.ms, answer.label))
+
+        step = max(1, len(cases) // job["clients"])
+        tasks = [asyncio.create_task(client(i * step)) for i in range(job["clients"])]
+        clock = CpuClock.of(job)
+        try:
+            await asyncio.sleep(job["ramp_s"])
+            clock.start()
+            window.start = time.perf_counter()
+            load_ms, load_failures = await _probe(prober, health, job["load_s"], gap_s)
+            window.end = time.perf_counter()
+            cpu = clock.stop()
+        finally:
+            window.stop = True
+            _, pending = await asyncio.wait(tasks, timeout=job["timeout_s"] + 1)
+            for task in pending:
+                task.cancel()
+    measured = [
+        (ms, label) for answered, ms, label in records if window.start <= answered <= window.end
+    ]
+    return {
+        "idle": {"probe_ms": idle_ms, "probe_failures": idle_failures},
+        "cases": results,
+        "load": {
+            "window_s": window.end - window.start,
+            "probe_ms": load_ms,
+            "probe_failures": load_failures,
+            "latency_ms": [ms for ms, _ in measured],
+            "answers": dict(Counter(label for _, label in measured)),
+            "cpu": cpu,
+        },
+    }
+
+
 JOBS: dict[str, Callable[[Job], Coroutine[Any, Any, dict[str, Any]]]] = {
     "round_trips": round_trips,
     "sequential": sequential,
@@ -901,6 +1094,7 @@ JOBS: dict[str, Callable[[Job], Coroutine[Any, Any, dict[str, Any]]]] = {
     "closed_loop": closed_loop,
     "call_comes_in": call_comes_in,
     "failing_owner": failing_owner,
+    "hostile_documents": hostile_documents,
 }
 
 

@@ -30,6 +30,7 @@ def render(results: dict[str, Any], total_s: float) -> str:
         _closed_loop(results),
         _call_comes_in(results),
         _failing_owner(results),
+        _hostile_documents(results),
         _observations(results),
     ]
     return "\n\n".join(part for part in parts if part).rstrip() + "\n"
@@ -62,7 +63,14 @@ def _header(results: dict[str, Any], total_s: float) -> str:
     )
 
 
-_SCENARIOS = ("caller_screen", "owner_requests", "closed_loop", "call_comes_in", "failing_owner")
+_SCENARIOS = (
+    "caller_screen",
+    "owner_requests",
+    "closed_loop",
+    "call_comes_in",
+    "failing_owner",
+    "hostile_documents",
+)
 
 
 def _machine(results: dict[str, Any]) -> str:
@@ -173,6 +181,7 @@ _PHASES = {
     "closed_loop": "closed loop",
     "call_comes_in": "the call comes in",
     "failing_owner": "a failing owner",
+    "hostile_documents": "hostile documents",
 }
 
 
@@ -870,6 +879,260 @@ def _failing_owner(results: dict[str, Any]) -> str:
             healthy_rows,
         )
         + f"\n\n{errors}."
+    )
+
+
+# Scenario 6's contrast: what a document of 2 spreads per level cost before the walks over
+# a document were made linear (commit af53727), as reported with the issue then; this
+# benchmark did not measure them. Levels and milliseconds; None: no answer after 30 s.
+BEFORE_FIX_COMMIT = "af53727"
+BEFORE_FIX_MS: tuple[tuple[int, float | None], ...] = (
+    (16, 176.0),
+    (20, 2_800.0),
+    (21, 5_300.0),
+    (30, None),
+)
+# A stall this long (ms) in scenario 6 means a document blocks the event loop again.
+STALL_MS = 1_000.0
+
+
+def _duration(ms: float) -> str:
+    return f"{ms / 1000:.1f} s" if ms >= 1000 else f"{ms:.0f} ms"
+
+
+def _before_fix() -> str:
+    """`took 176 ms at 16 levels, ... and was not answered after 30 s at 30 levels`."""
+    timed = [f"{_duration(ms)} at {levels} levels" for levels, ms in BEFORE_FIX_MS if ms]
+    unanswered = [levels for levels, ms in BEFORE_FIX_MS if ms is None]
+    text = "took " + (f"{', '.join(timed[:-1])} and {timed[-1]}" if len(timed) > 1 else timed[0])
+    if unanswered:
+        text += f", and was not answered after 30 s at {_either(unanswered)} levels"
+    return text
+
+
+def _either(values: list[int]) -> str:
+    """`10, 20 or 30`."""
+    words = [str(value) for value in values]
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
+
+
+def _key_name(key: str | None) -> str:
+    return "no key" if key is None else f"`{key}`"
+
+
+def _answers(case: dict[str, Any], each: int) -> str:
+    answers: dict[str, int] = case["answers"]
+    if len(answers) == 1:
+        text = next(iter(answers))
+    else:
+        text = ", ".join(f"{label} {n}" for label, n in answers.items())
+    if case["sent"] < each:
+        text += f" (stopped after {case['sent']})"
+    return text
+
+
+def _refused(cases: list[dict[str, Any]]) -> str:
+    """What the refusals of these cases name: `cost 10,485,761 > 25,000`, or `not refused`."""
+    named: dict[str, dict[str, Any]] = {}
+    for case in cases:
+        for limit, figures in case["refusals"].items():
+            named.setdefault(limit, figures)
+    if not named:
+        return "not refused"
+    return "; ".join(
+        f"{limit} {figures.get('value') or 0:,} > {figures.get('max') or 0:,}"
+        for limit, figures in named.items()
+    )
+
+
+def _probe_row(label: str, figures: dict[str, Any]) -> Row:
+    probes = figures["probes"]
+    return (
+        label,
+        str(probes["n"]),
+        *(f"{probes.get(q, math.nan):.1f}" for q in ("p50", "p99", "max")),
+        str(figures["probe_failures"]),
+    )
+
+
+def _hostile_table(run: dict[str, Any], each: int) -> tuple[tuple[str, ...], list[Row]]:
+    keys = list(dict.fromkeys(case["key"] for case in run["cases"]))
+    groups: dict[tuple[str, int, int], list[dict[str, Any]]] = {}
+    for case in run["cases"]:
+        groups.setdefault((case["leaf"], case["spreads"], case["levels"]), []).append(case)
+    rows: list[Row] = []
+    for (leaf, spreads, levels), cases in groups.items():
+        keyed = {case["key"]: case for case in cases}
+        cells: list[str] = []
+        for key in keys:
+            case = keyed.get(key)
+            if case is None:
+                cells += ["n/a", "", ""]
+                continue
+            latency = case["latency"]
+            cells += [
+                _answers(case, each),
+                f"{latency['p50']:.1f}",
+                f"{latency.get('max', math.nan):.1f}",
+            ]
+        seconds = [case["gateway_cpu_s"] for case in cases]
+        sent = sum(case["sent"] for case in cases)
+        cpu = (
+            "n/a"
+            if any(value is None for value in seconds) or not sent
+            else f"{1000 * sum(seconds) / sent:.1f}"
+        )
+        rows.append(
+            (
+                f"`{leaf}`",
+                str(spreads),
+                str(levels),
+                str(cases[0]["bytes"]),
+                f"{cases[0]['copies']:,}",
+                _refused(cases),
+                *cells,
+                cpu,
+            )
+        )
+    header = (
+        "last field",
+        "spreads",
+        "levels",
+        "bytes",
+        "copies of the last field",
+        "refused on",
+        *(
+            cell
+            for key in keys
+            for cell in (
+                f"{_key_name(key)}: answer",
+                f"{_key_name(key)}: p50 ms",
+                f"{_key_name(key)}: max ms",
+            )
+        ),
+        "gateway CPU ms/document",
+    )
+    return header, rows
+
+
+def _hostile_verdict(run: dict[str, Any]) -> str:
+    """The sentence saying what scenario 6 shows, against the figures before the fix."""
+    slowest = max(run["cases"], key=lambda case: case["latency"].get("max", math.nan))
+    worst = slowest["latency"]["max"]
+    idle, load = run["idle"]["probes"], run["load"]["probes"]
+    deepest = max(case["levels"] for case in run["cases"])
+    two_deep = [
+        case
+        for case in run["cases"]
+        if case["spreads"] == 2 and case["levels"] == deepest and case["leaf"] == "displayName"
+    ]
+    here = ", ".join(
+        f"{case['latency']['p50']:.1f} ms ({_key_name(case['key'])})" for case in two_deep
+    )
+    stalled = worst >= STALL_MS or load.get("max", 0.0) >= STALL_MS
+    verdict = (
+        f"**an answer or a probe took {_duration(STALL_MS)} or more: a document blocks the "
+        "event loop again**"
+        if stalled
+        else f"no answer and no probe took {_duration(STALL_MS)} or more"
+    )
+    return (
+        f"**What it shows**: the slowest of these answers took {_duration(worst)} (`"
+        f"{slowest['leaf']}`, {slowest['spreads']} spreads, {slowest['levels']} levels, "
+        f"{_key_name(slowest['key'])}: {slowest['bytes']} bytes expanding to "
+        f"{slowest['copies']:,} copies of the last field)"
+        + (f"; {deepest} levels of 2 spreads took a p50 of {here}" if here else "")
+        + f". **Before the fix** (commit {BEFORE_FIX_COMMIT}; figures measured then, not "
+        f"by this run), a document of 2 spreads per level {_before_fix()}, holding the "
+        f"event loop all the while: /healthz waited too. With {run['clients']} clients "
+        "sending these documents back to back, /healthz answered in p50 "
+        f"{load['p50']:.1f} / p99 {load['p99']:.1f} / max {load.get('max', math.nan):.1f} ms, "
+        f"against {idle['p50']:.1f} / {idle['p99']:.1f} / {idle.get('max', math.nan):.1f} ms "
+        f"on the idle gateway: {verdict}."
+    )
+
+
+def _hostile_documents(results: dict[str, Any]) -> str:
+    runs = results.get("hostile_documents") or []
+    if not runs:
+        return ""
+    run = runs[0]
+    c = results["config"]
+    each = int(run["each"])
+    machine = results["machine"]
+    header, rows = _hostile_table(run, each)
+    load = run["load"]
+    totals = counts(case["answers"] for case in run["cases"])
+    answers = ", ".join(
+        f"`{label}` {n}" for label, n in sorted(totals.items(), key=lambda item: -item[1])
+    )
+    under_load = ", ".join(
+        f"`{label}` {n}" for label, n in sorted(load["answers"].items(), key=lambda i: -i[1])
+    )
+    cpu_pct = load["gateway_cpu_pct"]
+    cpu_ms = load["gateway_cpu_per_request_ms"]
+    cpu = (
+        ""
+        if cpu_pct is None or cpu_ms is None
+        else f" The gateway's process used {cpu_pct:.0f} % of its core meanwhile, "
+        f"{cpu_ms:.1f} ms of CPU per document."
+    )
+    keys = " and ".join(
+        "with no key (the anonymous role)" if key is None else f"with `Authorization: Bearer {key}`"
+        for key in dict.fromkeys(case["key"] for case in run["cases"])
+    )
+    anonymous = any(
+        case["key"] is None and any("FORBIDDEN" in label for label in case["answers"])
+        for case in run["cases"]
+    )
+    forbidden = (
+        " Without a key, an executed document answers `customer: null` with FORBIDDEN: the "
+        "anonymous role may not look a customer up."
+        if anonymous
+        else ""
+    )
+    levels = _either(list(dict.fromkeys(case["levels"] for case in run["cases"])))
+    spreads = _either(list(dict.fromkeys(case["spreads"] for case in run["cases"])))
+    return (
+        f"## 6. Hostile documents: fragments that fan out, owners at "
+        f"{c['owner_latency_ms']} ms\n\n"
+        "What a client costs the gateway, and everyone else it serves, when it sends a "
+        "document of a kilobyte or so whose fragments each spread the next one "
+        f"{spreads} times, {levels} levels deep (`fragment F0 on Customer {{ ...F1 ...F1 }} "
+        "fragment F1 on Customer { ...F2 ...F2 } ...`, built by bench/hostile.py under "
+        f"`{run['root']}`): expanded, it asks for spreads^levels copies of its last field. "
+        "Ending in `displayName`, an owner-backed field, a document costs 10 per copy and "
+        "should be refused before any owner is called once that passes the cost limit; "
+        "ending in `__typename`, which costs nothing on the limits, it is executed (one CRM "
+        f"call for the customer, which the demo CRM answers after {c['owner_latency_ms']} "
+        "ms). "
+        f"Each document was sent {each} times, one at a time, {keys}, each text made new by "
+        "a trailing comment (`# n`) so that neither the parser's nor the validation cache "
+        "had seen it, with `Accept: application/graphql-response+json` (a document refused "
+        "before execution answers 400). Time to the answer is the client's, from sending to "
+        "the last byte; an answer reads as its status, `data` when the customer has a value, "
+        f"and each error code with the limit it names.{forbidden} A request unanswered "
+        f"after {run['timeout_s']:g} s would end its document's series. /healthz was "
+        f"probed every {1000 * run['probe_gap_s']:g} ms on a keep-alive connection of its "
+        f"own, first for {c['hostile_idle_s']:g} s on the idle gateway, then for "
+        f"{c['hostile_load_s']:g} s while {run['clients']} clients sent the same documents "
+        "(each text new again) back to back. One run, on its own owners and gateway, "
+        f"measured {machine['date']} on commit {machine['revision']}. Gateway CPU per "
+        "document: the gateway's utime + stime over the row's requests, both keys "
+        "(`/proc`, in 10 ms ticks).\n\n"
+        + table(header, rows)
+        + f"\n\nAnswers, one at a time: {answers or 'none'}.\n\n"
+        + table(
+            ("`/healthz`", "probes", "p50 ms", "p99 ms", "max ms", "failed"),
+            [
+                _probe_row("idle gateway", run["idle"]),
+                _probe_row(f"while {run['clients']} clients send the documents back to back", load),
+            ],
+        )
+        + f"\n\nMeanwhile the {run['clients']} clients had {load['answered']} answers in "
+        f"{load['window_s']:.1f} s ({load['answered_per_s']:.0f} per s; p50 "
+        f"{load['latency']['p50']:.1f} ms, max {load['latency'].get('max', math.nan):.1f} ms): "
+        f"{under_load or 'none'}.{cpu}\n\n" + _hostile_verdict(run)
     )
 
 

@@ -29,7 +29,7 @@ from typing import Any
 import phonenumbers
 import yaml
 
-from . import machine, procs
+from . import hostile, machine, procs
 from . import peer as peer_gw
 from .stats import latency_summary
 
@@ -100,6 +100,14 @@ FAULT_PHASES: tuple[tuple[str, dict[str, Any] | None], ...] = (
     (HEALTHY, None),
 )
 FAULT_SAMPLE = 100  # random customers asked of the CRM; those with an ERP code are used
+
+# 6. Hostile documents: fragments that each spread the next one 2 or 3 times, 10 to 30
+# levels deep (bench.hostile.fan_out), sent with no key (the anonymous role) and with the
+# demo agent's. Ending in an owner-backed field, they should be refused on their cost
+# before any owner is called; ending in `__typename`, which costs nothing on the limits,
+# they are executed.
+HOSTILE_LEAVES = ("displayName", "__typename")
+HOSTILE_KEYS: tuple[str | None, ...] = (None, procs.DEMO_KEY)
 
 # Ours, the peer (Hive Gateway, bench/peer.py) and the naive baseline (procs.NAIVE_ENV).
 GATEWAYS = ("ours", "peer", "naive")
@@ -180,6 +188,23 @@ class Config:
     fault_cycles: int = 4
     fault_warmup_s: float = 2.0
     fault_target_share: float = 0.95
+    # 6. hostile documents: every case (each of `hostile_levels` x `hostile_spreads` x
+    # HOSTILE_LEAVES x HOSTILE_KEYS) sent `hostile_each` times, one at a time; /healthz
+    # probed every `hostile_probe_gap_s`, for `hostile_idle_s` on the idle gateway, then for
+    # `hostile_load_s` while `hostile_clients` clients send the cases back to back (after
+    # `hostile_ramp_s`). A request unanswered after `hostile_timeout_s` ends its case, so
+    # that a document that blocks the gateway again costs the run seconds, not minutes. Run
+    # once, on processes of its own, before scenario 5.
+    hostile_scenario: bool = True
+    hostile_levels: tuple[int, ...] = (10, 20, 30)
+    hostile_spreads: tuple[int, ...] = (2, 3)
+    hostile_each: int = 20
+    hostile_clients: int = 4
+    hostile_idle_s: float = 2.0
+    hostile_load_s: float = 4.0
+    hostile_ramp_s: float = 0.5
+    hostile_probe_gap_s: float = 0.01
+    hostile_timeout_s: float = 10.0
     # Targets of issue #7 (the report says where each stands).
     target_overhead_p50_ms: float = 3.0
     target_concurrency: int = 50
@@ -201,6 +226,9 @@ class Config:
             "loop_duration_s": 3.0,
             "call_requests": 30,
             "fault_cycles": 1,
+            "hostile_each": 5,
+            "hostile_idle_s": 1.0,
+            "hostile_load_s": 2.0,
         }
         settings.update(changes)
         return cls(**settings)
@@ -771,6 +799,62 @@ class Runner:
             "query": CALLER_SCREEN,
         }
 
+    # ------------------------------------------------------------------ scenario 6
+
+    def hostile_cases(self) -> list[dict[str, Any]]:
+        """Every fan-out the scenario sends, with or without a key, in the order sent."""
+        c = self.config
+        return [
+            {
+                "leaf": leaf,
+                "spreads": spreads,
+                "levels": levels,
+                "key": key,
+                "document": hostile.fan_out(levels, spreads, leaf),
+            }
+            for leaf in HOSTILE_LEAVES
+            for spreads in c.hostile_spreads
+            for levels in c.hostile_levels
+            for key in HOSTILE_KEYS
+        ]
+
+    def hostile_documents(self, system: System) -> dict[str, Any]:
+        c = self.config
+        owners, gateway = system.owners, system.gateways["ours"]
+        cases = self.hostile_cases()
+        raw = self.job(
+            {
+                "kind": "hostile_documents",
+                "gateway": gateway.urls["gateway"],
+                "gateway_pid": gateway.pid,
+                "owners_pid": owners.pid,
+                "cases": cases,
+                "each": c.hostile_each,
+                "clients": c.hostile_clients,
+                "idle_s": c.hostile_idle_s,
+                "load_s": c.hostile_load_s,
+                "ramp_s": c.hostile_ramp_s,
+                "probe_gap_s": c.hostile_probe_gap_s,
+                "timeout_s": c.hostile_timeout_s,
+                "seed": 13,
+            },
+            timeout=(
+                c.hostile_idle_s
+                + c.hostile_ramp_s
+                + c.hostile_load_s
+                + len(cases) * c.hostile_timeout_s
+                + 120
+            ),
+        )
+        return {
+            **summarise_hostile_documents(raw, cases),
+            "clients": c.hostile_clients,
+            "each": c.hostile_each,
+            "probe_gap_s": c.hostile_probe_gap_s,
+            "timeout_s": c.hostile_timeout_s,
+            "root": hostile.ROOT,
+        }
+
 
 def breaker_settings(repo: Path, system: str) -> dict[str, Any]:
     """The `breaker:` settings of `system` in the map the gateway runs, as written there.
@@ -856,6 +940,56 @@ def summarise_failing_owner(raw: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def summarise_hostile_documents(
+    raw: Mapping[str, Any], cases: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """Each case's latency and answers, and /healthz idle and under the documents' load."""
+    rows: list[dict[str, Any]] = []
+    for case, figures in zip(cases, raw["cases"], strict=True):
+        sent = len(figures["latency_ms"])
+        rows.append(
+            {
+                "leaf": case["leaf"],
+                "spreads": case["spreads"],
+                "levels": case["levels"],
+                "key": case["key"],
+                "bytes": len(case["document"].encode()),
+                # Copies of the last field in the document expanded: what a walk that
+                # follows every spread again would visit.
+                "copies": case["spreads"] ** case["levels"],
+                "sent": sent,
+                "latency": latency_summary(figures["latency_ms"]),
+                "answers": figures["answers"],
+                "refusals": figures["refusals"],
+                "gateway_cpu_s": figures["gateway_cpu_s"],
+                "gateway_cpu_per_request_ms": _per_request_ms(figures["gateway_cpu_s"], sent),
+            }
+        )
+    load = raw["load"]
+    window = load["window_s"]
+    answered = len(load["latency_ms"])
+    gateway_cpu = load["cpu"]["cpu_s"]["gateway"]
+    return {
+        "cases": rows,
+        "idle": {
+            "probes": latency_summary(raw["idle"]["probe_ms"]),
+            "probe_failures": raw["idle"]["probe_failures"],
+        },
+        "load": {
+            "window_s": window,
+            "probes": latency_summary(load["probe_ms"]),
+            "probe_failures": load["probe_failures"],
+            "answered": answered,
+            "answered_per_s": answered / window if window else math.nan,
+            "latency": latency_summary(load["latency_ms"]),
+            "answers": load["answers"],
+            "gateway_cpu_pct": None if gateway_cpu is None else 100 * gateway_cpu / window,
+            "gateway_cpu_per_request_ms": _per_request_ms(gateway_cpu, answered),
+            "cpu": load["cpu"],
+        },
+    }
+
+
 def run(config: Config, repo: Path, out_dir: Path) -> dict[str, Any]:
     """Run every scenario `config.repeats` times; the raw figures of every run."""
     started = time.monotonic()
@@ -872,13 +1006,14 @@ def run(config: Config, repo: Path, out_dir: Path) -> dict[str, Any]:
             "note": runner.pinning.note,
             "affinity": {},
         },
-        # Ours: scenarios 0 to 4.
+        # Ours: scenarios 0 to 6.
         "round_trips": [],
         "caller_screen": [],
         "owner_requests": [],
         "closed_loop": [],
         "call_comes_in": [],
         "failing_owner": [],
+        "hostile_documents": [],
         # The peer and the naive baseline: scenarios 1 to 3, in the same shape.
         "peer": {
             "status": peer_status,
@@ -907,6 +1042,27 @@ def run(config: Config, repo: Path, out_dir: Path) -> dict[str, Any]:
             for repeat in range(config.repeats):
                 for gateway in rotated(list(system.gateways), repeat):
                     _measure(runner, system, gateway, repeat, figures(gateway))
+    if config.hostile_scenario:
+        # On processes of its own: whatever these documents do to the gateway stays there.
+        with runner.system(config.owner_latency_ms, ["ours"]) as system:
+            results["pinning"]["affinity"]["hostile documents"] = {
+                "owners": system.owners.affinity,
+                "ours": system.gateways["ours"].affinity,
+            }
+            _log(
+                f"hostile documents: {len(runner.hostile_cases())} fan-outs, "
+                f"{config.hostile_each} of each one at a time, then "
+                f"{config.hostile_clients} clients for {config.hostile_load_s:g} s"
+            )
+            with runner.timed("hostile_documents"):
+                documents = runner.hostile_documents(system)
+            results["hostile_documents"].append(documents)
+            slowest = max(row["latency"].get("max", math.nan) for row in documents["cases"])
+            _log(
+                f"hostile documents: slowest answer {slowest:.0f} ms; /healthz p99 "
+                f"{documents['idle']['probes']['p99']:.1f} ms idle, "
+                f"{documents['load']['probes']['p99']:.1f} ms under their load"
+            )
     if config.fault_scenario:
         # Last, on processes of its own: no fault can outlast it into another scenario.
         with runner.system(config.owner_latency_ms, ["ours"]) as system:
