@@ -1,7 +1,7 @@
 # ownergraph gateway: slim, non-root, no customer data inside (it holds none).
 FROM python:3.11-slim AS build
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md ownership.yaml ./
 COPY ownergraph ownergraph
 COPY schema schema
 COPY resolvers resolvers
@@ -11,9 +11,11 @@ RUN pip install --no-cache-dir --prefix=/install .
 FROM python:3.11-slim
 RUN useradd --create-home --uid 10001 ownergraph
 COPY --from=build /install /usr/local
+COPY schema/customers.graphql /etc/ownergraph/customers.graphql
 COPY ownership.yaml /etc/ownergraph/ownership.yaml
 # /metrics and /readyz on a port of their own, not beside the API (README, "Endpoints").
-ENV OWNERGRAPH_OWNERSHIP=/etc/ownergraph/ownership.yaml \
+ENV OWNERGRAPH_SCHEMA=/etc/ownergraph/customers.graphql \
+    OWNERGRAPH_OWNERSHIP=/etc/ownergraph/ownership.yaml \
     OWNERGRAPH_METRICS_PORT=9090 \
     PYTHONUNBUFFERED=1
 USER 10001

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import httpx
+from graphql import NoSchemaIntrospectionCustomRule
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import Tracer
 from starlette.applications import Starlette
@@ -14,29 +16,30 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
-from strawberry.extensions import DisableIntrospection, SchemaExtension
 
+from ownergraph.ownership import Ownership
 from ownergraph.resolvers import AbsentPaths, Context, Gateway
-from ownergraph.schema import Ownership, build_graph, load_ownership
+from ownergraph.schema import load_files
 from ownergraph.sources import SystemConfig, default_transport, open_source
 
-from .audit import AuditLog, audit_extension
+from .audit import AuditLog, audit_hook
 from .auth import ApiKey, Authenticator, JWTConfig, demo_keys, load_keys_file
 from .deadline import DeadlineMiddleware
+from .execution import Executor, iter_hooks
 from .graphiql import (
     ASSETS_PATH,
-    SAMPLE_QUERY,
+    DEFAULT_SAMPLE,
     GraphiQLBundle,
     GraphiQLPageHeaders,
     graphiql_html,
 )
 from .graphql_http import GraphQLEndpoint
-from .limits import limit_extensions
+from .limits import limit_rules
 from .logs import RequestIdMiddleware
 from .metrics import Metrics
 from .operations import healthz, operations_app, operations_routes
 from .settings import Settings
-from .tracing import TracingTransport, tracing_extension
+from .tracing import TracingTransport, tracing_hook
 from .tracing import tracer_provider as tracer_provider_for
 
 
@@ -73,14 +76,18 @@ def _transport(
 def create_app(
     settings: Settings | None = None,
     *,
+    schema: str | Path | None = None,
+    ownership: str | Path | None = None,
     transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
     tracer_provider: TracerProvider | None = None,
 ) -> Starlette:
-    """Load and check the ownership map, build the graph, and return the app.
+    """Load and check the graph (an SDL file and its ownership map), and return the app.
 
-    A bad map, keys file or setting fails here, at start-up, naming the
-    problem. `transports` replaces the HTTP transport of named systems (tests
-    use MockTransport); `tracer_provider` overrides `OWNERGRAPH_TRACING`.
+    `schema` and `ownership`, when given, are the graph's two files (else the
+    settings', else the shipped demo graph). A bad file, keys file or setting
+    fails here, at start-up, naming every problem with its file and line.
+    `transports` replaces the HTTP transport of named systems (tests use
+    MockTransport); `tracer_provider` overrides `OWNERGRAPH_TRACING`.
 
     The app closes its owner connections in its lifespan. When mounting it in
     another Starlette app, pass `app.router.lifespan_context` of this app to
@@ -91,40 +98,51 @@ def create_app(
     `settings.metrics_port` set the API app no longer serves the last two.
     """
     settings = settings or Settings.from_env()
-    ownership = load_ownership(settings.ownership_path, settings.env)
-    extensions: list[type[SchemaExtension]] = [*limit_extensions(settings.limits, ownership)]
-    if not settings.introspection:
-        extensions.append(DisableIntrospection)
+    if schema is not None or ownership is not None:
+        settings = settings.with_graph(schema, ownership)
     metrics = Metrics()
-    extensions.append(metrics.extension())
+    graph = load_files(
+        settings.schema_path,
+        settings.ownership_path,
+        settings.env,
+        phone_region=settings.phone_region,
+        absent=AbsentPaths(metrics.absent),
+    )
+    loaded = graph.ownership
+    rules = limit_rules(settings.limits, loaded)
+    if not settings.introspection:
+        rules.append(NoSchemaIntrospectionCustomRule)
     provider = tracer_provider or tracer_provider_for(settings.tracing)
     tracer = provider.get_tracer("ownergraph") if provider is not None else None
-    if tracer is not None:
-        extensions.insert(0, tracing_extension(tracer))
     audit = AuditLog.open(settings.audit_log, settings.audit_key)
-    if audit is not None:
-        extensions.append(audit_extension(audit, ownership))
-    graph = build_graph(
-        ownership,
-        phone_region=settings.phone_region,
-        extensions=extensions,
-        absent=AbsentPaths(metrics.absent),
+    executor = Executor(
+        graph.schema,
+        rules=rules,
+        max_tokens=settings.limits.max_tokens,
+        hooks=list(
+            iter_hooks(
+                tracing_hook(tracer) if tracer is not None else None,
+                metrics.hook(),
+                audit_hook(audit, loaded) if audit is not None else None,
+            )
+        ),
     )
     transports = transports or {}
     gateway = Gateway(
-        ownership,
+        loaded,
         graph.plan_for,
         {
             name: open_source(system, _transport(system, transports.get(name), tracer))
-            for name, system in ownership.systems.items()
+            for name, system in loaded.systems.items()
         },
-        phone_region=settings.phone_region,
+        phone_region=graph.phone_region,
         calls=metrics,
         batching=settings.batching,
+        schema=graph.schema,
     )
     metrics.watch(gateway)
     http = httpx.AsyncClient()  # for fetching JWKS from an identity provider
-    authenticator = _authenticator(settings, ownership, http)
+    authenticator = _authenticator(settings, loaded, http)
 
     async def context(request: Request) -> Context:
         viewer = await authenticator.viewer(request.headers.get("authorization"))
@@ -136,9 +154,9 @@ def create_app(
     if settings.graphiql:
         bundle = GraphiQLBundle.load()
         demo_header = {"Authorization": "Bearer demo-agent"} if settings.demo_keys else None
-        graphiql = graphiql_html(bundle, SAMPLE_QUERY, demo_header)
+        graphiql = graphiql_html(bundle, loaded.sample or DEFAULT_SAMPLE, demo_header)
     endpoint = GraphQLEndpoint(
-        graph.schema,
+        executor,
         context,
         allow_get=settings.allow_get,
         graphiql_html=graphiql,

@@ -1,8 +1,8 @@
 """The audit log: one JSON line per operation, saying who read what, never the values.
 
 Each line: when, which client with which roles, the operation's name and the
-SHA-256 of its document, the field coordinates it asked for (`Customer.phones`)
-with the decision on each (allowed or denied), the customers it touched as
+SHA-256 of its document, the field coordinates it asked for (`Type.field`)
+with the decision on each (allowed or denied), the entities it touched as
 pseudonyms (an HMAC of the id, so lines about one customer can be linked by
 whoever holds the key, and by no one else), the owners called and the outcome.
 """
@@ -16,6 +16,7 @@ import secrets
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -31,10 +32,11 @@ from graphql import (
     get_named_type,
     visit,
 )
-from strawberry.extensions import SchemaExtension
 
+from ownergraph.ownership import Ownership
 from ownergraph.resolvers import Context, iso
-from ownergraph.schema import Ownership
+
+from .execution import Hook, Operation
 
 
 class AuditLog:
@@ -78,61 +80,60 @@ class AuditLog:
         self._stream.flush()
 
 
-def audit_extension(log: AuditLog, ownership: Ownership) -> type[SchemaExtension]:
-    """A schema extension class writing one line to `log` per operation."""
+def audit_hook(log: AuditLog, ownership: Ownership) -> Hook:
+    """A hook writing one line to `log` per operation."""
 
-    class Audit(SchemaExtension):
-        def on_operation(self) -> Iterator[None]:
-            started = time.perf_counter()
-            at = datetime.now(UTC)
-            yield
-            log.write(self.entry(at, time.perf_counter() - started))
+    @contextmanager
+    def audit(operation: Operation) -> Iterator[None]:
+        started = time.perf_counter()
+        at = datetime.now(UTC)
+        yield
+        log.write(_entry(log, ownership, operation, at, time.perf_counter() - started))
 
-        def entry(self, at: datetime, seconds: float) -> dict[str, Any]:
-            execution = self.execution_context
-            context = execution.context
-            query = execution.query or ""
-            result = execution.result
-            errors = list(getattr(result, "errors", None) or execution.pre_execution_errors or [])
-            data = getattr(result, "data", None)
-            fields = _requested(
-                execution.schema._schema, execution.graphql_document, execution.operation_name
+    return audit
+
+
+def _entry(
+    log: AuditLog, ownership: Ownership, operation: Operation, at: datetime, seconds: float
+) -> dict[str, Any]:
+    context = operation.context
+    errors = operation.all_errors
+    data = operation.result.data if operation.result is not None else None
+    fields = _requested(ownership_schema(context), operation.document, operation.operation_name)
+    viewer = context.viewer if isinstance(context, Context) else None
+    roles = viewer.roles if viewer else frozenset()
+    return {
+        "at": iso(at),
+        "client": viewer.client if viewer else None,
+        "roles": sorted(roles),
+        "operation": operation.operation_name,
+        "document": hashlib.sha256(operation.query.encode()).hexdigest(),
+        "fields": fields,
+        "denied": sorted(f for f in fields if not _readable(ownership, f, roles)),
+        "customers": sorted(log.pseudonym(i) for i in context.entities)
+        if isinstance(context, Context)
+        else [],
+        "owners": sorted(
+            name
+            for name, report in (
+                context.report.as_dict().items() if isinstance(context, Context) else ()
             )
-            viewer = context.viewer if isinstance(context, Context) else None
-            roles = viewer.roles if viewer else frozenset()
-            entry: dict[str, Any] = {
-                "at": iso(at),
-                "client": viewer.client if viewer else None,
-                "roles": sorted(roles),
-                "operation": execution.operation_name,
-                "document": hashlib.sha256(query.encode()).hexdigest(),
-                "fields": fields,
-                "denied": sorted(f for f in fields if not _readable(ownership, f, roles)),
-                "customers": sorted(log.pseudonym(i) for i in context.customers)
-                if isinstance(context, Context)
-                else [],
-                "owners": sorted(
-                    name
-                    for name, report in (
-                        context.report.as_dict().items() if isinstance(context, Context) else ()
-                    )
-                    if report["calls"]
-                ),
-                "outcome": _outcome(data, errors),
-                "errors": sorted(
-                    {str((e.extensions or {}).get("code", "GRAPHQL")) for e in errors}
-                ),
-                "ms": round(seconds * 1000, 1),
-            }
-            return entry
-
-    return Audit
+            if report["calls"]
+        ),
+        "outcome": _outcome(data, errors, operation.executed),
+        "errors": sorted({str((e.extensions or {}).get("code", "GRAPHQL")) for e in errors}),
+        "ms": round(seconds * 1000, 1),
+    }
 
 
-def _outcome(data: Any, errors: list[Any]) -> str:
+def ownership_schema(context: Any) -> GraphQLSchema | None:
+    return context.gateway.schema if isinstance(context, Context) else None
+
+
+def _outcome(data: Any, errors: list[Any], executed: bool) -> str:
     if not errors:
         return "ok"
-    return "partial" if data is not None else "rejected"
+    return "partial" if executed and data is not None else "rejected"
 
 
 def _readable(ownership: Ownership, coordinate: str, roles: frozenset[str]) -> bool:
@@ -184,8 +185,8 @@ def requested(
 
 
 def _requested(
-    schema: GraphQLSchema, document: DocumentNode | None, operation_name: str | None
+    schema: GraphQLSchema | None, document: DocumentNode | None, operation_name: str | None
 ) -> list[str]:
-    if document is None:
+    if document is None or schema is None:
         return []
     return sorted(requested(schema, document, operation_name).found)

@@ -16,11 +16,13 @@ import httpx
 import uvicorn
 from starlette.applications import Starlette
 
-from ownergraph.schema import Graph, Ownership, OwnershipError, build_graph, load_ownership
+from ownergraph.ownership import Ownership, OwnershipError, json_schema
+from ownergraph.schema import Graph, load_files
 from ownergraph.schema.drift import find_absent, find_drift
 
 from .auth import DEMO_KEYS, KeysFileError, hash_key, new_key
-from .graphiql import SAMPLE_QUERY
+from .demo import SYSTEMS
+from .graphiql import DEFAULT_SAMPLE
 from .logs import configure_logging
 from .sampling import sample_records
 from .serving import Listener, PortError, Server, bind, serve_together
@@ -56,14 +58,14 @@ def _parser() -> argparse.ArgumentParser:
     demo.set_defaults(run=_demo)
 
     owners = commands.add_parser(
-        "owners", help="start the demo owners alone: crm, erp, helpdesk, contactcenter"
+        "owners", help=f"start the demo owners alone: {', '.join(SYSTEMS)}"
     )
     owners.add_argument("--host", default="127.0.0.1")
     _owner_options(owners, base_port_help="port of crm; the others follow (default 8101)")
     owners.set_defaults(run=_owners)
 
-    serve = commands.add_parser("serve", help="start the gateway alone")
-    serve.add_argument("--ownership", type=Path, help="the ownership map (default ownership.yaml)")
+    serve = commands.add_parser("serve", help="start the gateway alone, over any graph")
+    _graph_options(serve)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument(
@@ -86,8 +88,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(run=_serve)
 
-    check = commands.add_parser("check", help="check the ownership map against the schema")
-    check.add_argument("--ownership", type=Path, help="the ownership map (default ownership.yaml)")
+    check = commands.add_parser("check", help="check a graph: its SDL and its ownership map")
+    _graph_options(check)
     check.add_argument(
         "--live",
         action="store_true",
@@ -96,7 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--sample",
         metavar="KEY",
-        help="with --live, also read every owner's records for the id KEY (e.g. C00013) and "
+        help="with --live, also read every owner's records for the entity keyed KEY and "
         "report mapped paths absent from them: for owners that publish no OpenAPI",
     )
     check.set_defaults(run=_check)
@@ -106,10 +108,28 @@ def _parser() -> argparse.ArgumentParser:
     keys.add_argument("--roles", required=True, help="comma-separated roles, e.g. agent")
     keys.set_defaults(run=_new_key)
 
-    schema = commands.add_parser("schema", help="print the schema (SDL) with each field's owner")
-    schema.add_argument("--ownership", type=Path, help="the ownership map (default ownership.yaml)")
+    schema = commands.add_parser("schema", help="print the served SDL, with each field's owner")
+    _graph_options(schema)
+    schema.add_argument(
+        "--json-schema",
+        action="store_true",
+        help="print the JSON Schema of ownership.yaml instead (for editors)",
+    )
     schema.set_defaults(run=_schema)
     return parser
+
+
+def _graph_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--schema",
+        type=Path,
+        help="the graph's SDL file (env OWNERGRAPH_SCHEMA; default: the shipped demo graph's)",
+    )
+    parser.add_argument(
+        "--ownership",
+        type=Path,
+        help="the graph's ownership map (env OWNERGRAPH_OWNERSHIP; default: the demo's)",
+    )
 
 
 def _port_number(text: str) -> int:
@@ -131,6 +151,7 @@ def _owner_options(parser: argparse.ArgumentParser, *, base_port_help: str) -> N
 def _settings(args: argparse.Namespace, environ: dict[str, str] | None = None) -> Settings:
     return Settings.from_env(
         environ,
+        schema_path=getattr(args, "schema", None),
         ownership_path=getattr(args, "ownership", None),
         demo_keys=True if getattr(args, "demo_keys", False) else None,
         metrics_port=getattr(args, "metrics_port", None),
@@ -151,13 +172,19 @@ def _new_key(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    ownership = load_ownership(settings.ownership_path, settings.env)
-    graph = build_graph(ownership, phone_region=settings.phone_region)
+    graph = load_files(
+        settings.schema_path,
+        settings.ownership_path,
+        settings.env,
+        phone_region=settings.phone_region,
+    )
+    ownership = graph.ownership
     fields = sum(len(t.fields) for t in ownership.types.values())
-    lookups = sum(len(found) for found in ownership.lookups.values())
+    lookups = sum(len(lookup.owners) for lookup in ownership.lookups.values())
     print(
-        f"{settings.ownership_path}: ok: {len(ownership.systems)} systems, "
-        f"{len(ownership.types)} types, {fields} owned fields, {lookups} lookups, "
+        f"{settings.schema_path} + {settings.ownership_path}: ok: "
+        f"{len(ownership.systems)} systems, {len(ownership.types)} types, "
+        f"{fields} owned fields, {len(ownership.queries)} roots, {lookups} lookups, "
         f"{len(ownership.mutations)} mutations"
     )
     for name, system in ownership.systems.items():
@@ -186,10 +213,10 @@ def _check_live(ownership: Ownership, graph: Graph, sample: str | None) -> int:
             documents[name] = response.json()
         except (httpx.HTTPError, ValueError) as error:
             unreachable.append((name, type(error).__name__))
-    drifts = find_drift(ownership, graph.schema._schema, documents)
+    drifts = find_drift(ownership, graph.schema, documents)
     if sample is not None:
         records = asyncio.run(sample_records(ownership, graph.plan, sample))
-        drifts += find_absent(ownership, graph.schema._schema, records, sample)
+        drifts += find_absent(ownership, graph.schema, records, sample)
     rows = [(d.system, d.where, d.mapped, d.problem) for d in drifts]
     if sample is None:
         rows += [
@@ -216,9 +243,15 @@ def _check_live(ownership: Ownership, graph: Graph, sample: str | None) -> int:
 
 
 def _schema(args: argparse.Namespace) -> int:
+    if args.json_schema:
+        sys.stdout.write(json.dumps(json_schema(), indent=2) + "\n")
+        return 0
     settings = _settings(args)
-    graph = build_graph(
-        load_ownership(settings.ownership_path, settings.env), phone_region=settings.phone_region
+    graph = load_files(
+        settings.schema_path,
+        settings.ownership_path,
+        settings.env,
+        phone_region=settings.phone_region,
     )
     sys.stdout.write(graph.sdl())
     return 0
@@ -281,6 +314,8 @@ def _gateway_listeners(
 
 def _serve_workers(args: argparse.Namespace) -> int:
     # Each worker process builds its own app from the environment.
+    if args.schema:
+        os.environ["OWNERGRAPH_SCHEMA"] = str(args.schema)
     if args.ownership:
         os.environ["OWNERGRAPH_OWNERSHIP"] = str(args.ownership)
     if args.demo_keys:
@@ -361,7 +396,10 @@ async def _run_demo(args: argparse.Namespace) -> int:
         listeners = _gateway_listeners(
             app, args.host, api, settings.metrics_port, log_level="warning", access_log=False
         )
-        await serve_together(listeners, ready=lambda: _print_welcome(args.host, args.port, urls))
+        sample = app.state.graph.ownership.sample
+        await serve_together(
+            listeners, ready=lambda: _print_welcome(args.host, args.port, urls, sample)
+        )
     finally:
         api.close()
         owners.cancel()
@@ -369,8 +407,11 @@ async def _run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_welcome(host: str, port: int, owners: dict[str, str]) -> None:
+def _print_welcome(host: str, port: int, owners: dict[str, str], sample: str | None) -> None:
     base = f"http://{host}:{port}"
+    query = sample.strip() if sample else DEFAULT_SAMPLE
+    one_line = " ".join(line.strip() for line in query.splitlines() if not line.startswith("#"))
+    body = json.dumps({"query": one_line}).replace("'", "'\\''")
     lines = [
         "",
         "ownergraph demo is running.",
@@ -381,13 +422,13 @@ def _print_welcome(host: str, port: int, owners: dict[str, str]) -> None:
         "",
         "Try this query in GraphiQL:",
         "",
-        SAMPLE_QUERY,
+        query,
         "",
         "or from a shell:",
         "",
         f"  curl -s {base}/graphql -H 'Content-Type: application/json' \\",
         "    -H 'Authorization: Bearer demo-agent' \\",
-        '    -d \'{"query": "{ customer(id: \\"C00013\\") { displayName credit { balance } } }"}\'',
+        f"    -d '{body}'",
         "",
         "Demo API keys (send as 'Authorization: Bearer <key>'; GraphiQL has the agent's):",
         *(f"  {key:<16} role {role}" for key, role in DEMO_KEYS.items()),

@@ -25,25 +25,19 @@ __all__ = [
     "ASSETS_PATH",
     "BUNDLE_DIR",
     "CONTENT_SECURITY_POLICY",
-    "SAMPLE_QUERY",
+    "DEFAULT_SAMPLE",
     "GraphiQLBundle",
     "GraphiQLBundleMissing",
     "GraphiQLPageHeaders",
     "graphiql_html",
 ]
 
-SAMPLE_QUERY = """\
+DEFAULT_SAMPLE = """\
+# Write a query here; the Docs pane lists every type and field, with its owner.
 {
-  customer(id: "C00013") {
-    displayName
-    phones
-    credit { balance overdue currency }
-    invoices(status: UNPAID, first: 3) { number amount dueDate overdue }
-    tickets(first: 3) { id subject status priority }
-    interactions(first: 3) { channel direction at summary }
-  }
+  __typename
 }"""
-"""The caller-screen query the demo opens with."""
+"""What GraphiQL opens with when the ownership map gives no `sample:`."""
 
 BUNDLE_DIR = Path(__file__).with_name("static") / "graphiql"
 """Where `make graphiql` writes the bundle and its manifest.json."""

@@ -3,7 +3,7 @@
 `GraphQLEndpoint` is the ASGI app behind ``/graphql``. It answers
 ``application/graphql-response+json`` (400 when nothing was executed) or
 ``application/json`` (200 for any GraphQL response), refuses what the spec
-forbids with its own status codes, and calls `strawberry.Schema.execute`.
+forbids with its own status codes, and runs the operation with an `Executor`.
 """
 
 from __future__ import annotations
@@ -15,16 +15,12 @@ from functools import lru_cache
 from typing import Any
 
 import orjson
-import strawberry
-from graphql import GraphQLError, OperationDefinitionNode, parse
-from graphql import OperationType as DocumentOperationType
+from graphql import OperationType
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import Receive, Scope, Send
-from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
-from strawberry.types import ExecutionResult
-from strawberry.types.graphql import OperationType
 
 from .errors import HTTPClientError
+from .execution import Executor, NotAllowed
 
 __all__ = ["GRAPHQL_RESPONSE_JSON", "JSON", "GraphQLEndpoint"]
 
@@ -43,8 +39,7 @@ _VARY = (b"vary", b"Accept")
 
 # Subscriptions need a stream; a single HTTP answer cannot carry one.
 _POST_OPERATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
-# Repeats the check made on the parsed document, so that no disagreement
-# between the two parsers can ever run a mutation over GET.
+# Over GET a mutation could be triggered by a link or an image tag.
 _GET_OPERATIONS = frozenset({OperationType.QUERY})
 
 # graphql-core appends " Did you mean 'a', 'b', or 'c'?" (or "... the enum
@@ -90,7 +85,7 @@ class GraphQLEndpoint:
 
     def __init__(
         self,
-        schema: strawberry.Schema,
+        executor: Executor,
         context: Callable[[Request], Awaitable[Any]],
         *,
         allow_get: bool = False,
@@ -98,7 +93,7 @@ class GraphQLEndpoint:
         max_body_bytes: int = 100_000,
         hide_suggestions: bool = False,
     ) -> None:
-        self.schema = schema
+        self.executor = executor
         self.context = context
         self.allow_get = allow_get
         self.graphiql = graphiql_html.encode() if graphiql_html is not None else None
@@ -137,11 +132,16 @@ class GraphQLEndpoint:
             return
         try:
             if method == "POST":
-                query, variables, operation_name, extensions = await self._read_post(request)
+                query, variables, operation_name, _ = await self._read_post(request)
                 allowed = _POST_OPERATIONS
             else:
-                query, variables, operation_name, extensions = _read_get(request)
+                query, variables, operation_name, _ = _read_get(request)
                 allowed = _GET_OPERATIONS
+                if self.executor.operation_type(query, operation_name) not in (
+                    None,
+                    OperationType.QUERY,
+                ):
+                    raise _get_mutation()
             context = await self.context(request)
         except HTTPClientError as error:
             await _send_error(send, error, media_type)
@@ -150,21 +150,23 @@ class GraphQLEndpoint:
             return  # Nobody is left to answer.
 
         try:
-            result = await self.schema.execute(
-                query,
-                variable_values=variables,
-                context_value=context,
-                operation_name=operation_name,
-                allowed_operation_types=allowed,
-                operation_extensions=extensions,
-            )
-        except CannotGetOperationTypeError as error:
-            result = _request_error(_operation_not_found(error))
-        except InvalidOperationTypeError as error:
+            _, body = await self.executor.run(query, variables, operation_name, context, allowed)
+        except NotAllowed as error:
+            if method == "GET" and error.operation_type is OperationType.MUTATION:
+                await _send_error(send, _get_mutation(), media_type)
+                return
             kind = error.operation_type.value
-            result = _request_error(f"A {kind} cannot be sent with {method} to this endpoint.")
-        status, body = self._encode_result(result, media_type)
-        await _send(send, status, body, _CONTENT_TYPES[media_type])
+            body = {
+                "errors": [
+                    {
+                        "message": f"A {kind} cannot be sent with {method} to this endpoint.",
+                        "extensions": {"code": "BAD_REQUEST"},
+                    }
+                ],
+                "extensions": {"owners": {}},
+            }
+        status, encoded = self._encode_result(body, media_type)
+        await _send(send, status, encoded, _CONTENT_TYPES[media_type])
 
     def _check_post_headers(self, headers: Mapping[str, str]) -> HTTPClientError | None:
         # Only a JSON body is accepted: the "simple" types a cross-site form
@@ -233,24 +235,14 @@ class GraphQLEndpoint:
             raise _bad_request(f"The request body must be a JSON object, got {_json_type(params)}.")
         return _check_params(params)
 
-    def _encode_result(self, result: ExecutionResult, media_type: str) -> tuple[int, bytes]:
-        payload: dict[str, Any] = {}
-        data = result.data
-        errors = result.errors
-        # Strawberry gives `data=None` both when nothing ran (parse, validation
-        # and variable errors) and when a non-null root field failed; only
-        # errors raised while executing carry a path.
-        executed = data is not None or not errors or any(e.path is not None for e in errors)
-        if executed:
-            payload["data"] = data
-        if errors:
-            formatted = [_with_code(dict(error.formatted)) for error in errors]
+    def _encode_result(self, payload: dict[str, Any], media_type: str) -> tuple[int, bytes]:
+        executed = "data" in payload
+        if "errors" in payload:
+            formatted = [_with_code(entry) for entry in payload["errors"]]
             if self.hide_suggestions:
                 for entry in formatted:
                     entry["message"] = _SUGGESTION.sub("", entry["message"])
             payload["errors"] = formatted
-        if result.extensions:
-            payload["extensions"] = result.extensions
         status = 200 if executed or media_type == JSON else 400
         try:
             return status, _encode(payload)
@@ -394,16 +386,17 @@ def _read_get(
                 params[name] = orjson.loads(params[name])
             except (ValueError, RecursionError) as error:
                 raise _bad_request(f"'{name}' is not valid JSON: {error}.") from None
-    checked = _check_params(params)
-    if _operation_type(checked[0], checked[2]) not in (None, DocumentOperationType.QUERY):
-        # Over GET a mutation could be triggered by a link or an image tag.
-        raise HTTPClientError(
-            405,
-            "METHOD_NOT_ALLOWED",
-            "Only queries can be sent with GET: send mutations with POST.",
-            {"Allow": "POST"},
-        )
-    return checked
+    return _check_params(params)
+
+
+def _get_mutation() -> HTTPClientError:
+    # Over GET a mutation could be triggered by a link or an image tag.
+    return HTTPClientError(
+        405,
+        "METHOD_NOT_ALLOWED",
+        "Only queries can be sent with GET: send mutations with POST.",
+        {"Allow": "POST"},
+    )
 
 
 def _check_params(
@@ -428,38 +421,6 @@ def _check_params(
     if extensions is not None and not isinstance(extensions, dict):
         raise _bad_request(f"'extensions' must be an object or null, got {_json_type(extensions)}.")
     return query, variables, operation_name, extensions
-
-
-def _operation_type(query: str, operation_name: str | None) -> DocumentOperationType | None:
-    """The type of the operation strawberry would run, or None when it would run none."""
-    try:
-        document = parse(query)
-    except Exception:
-        # Execution parses it again and reports the error as for a POST.
-        return None
-    # Strawberry runs the first operation when no name is given, even among
-    # several (graphql-core's `get_operation_ast` would say None): choose as
-    # it does, or `mutation M {...} query Q {...}` would pass as a query.
-    for definition in document.definitions:
-        if isinstance(definition, OperationDefinitionNode) and (
-            operation_name is None
-            or (definition.name is not None and definition.name.value == operation_name)
-        ):
-            return definition.operation
-    return None
-
-
-def _operation_not_found(error: CannotGetOperationTypeError) -> str:
-    if error.operation_name is None:
-        return (
-            "Cannot tell which operation to run: the document must hold exactly one "
-            "operation, or 'operationName' must name one."
-        )
-    return f"Unknown operation named {error.operation_name!r}."
-
-
-def _request_error(message: str) -> ExecutionResult:
-    return ExecutionResult(data=None, errors=[GraphQLError(message)])
 
 
 def _json_type(value: Any) -> str:

@@ -2,14 +2,16 @@
 
 Depth, aliases and root fields are counted through fragments; the cost adds up
 what the query could make the owners do, with every list at the size it may
-reach (`first`, `ids`, or the most a variable may ask for), so it is known
-from the document alone. Each limit refuses with BAD_USER_INPUT naming the
-limit, its maximum and the query's value.
+reach (the argument the map says sizes it, a root's list of keys, or the most
+a variable may ask for), so it is known from the document alone. Each limit
+refuses with BAD_USER_INPUT naming the limit, its maximum and the query's value.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from graphql import (
@@ -32,15 +34,16 @@ from graphql import (
     ValidationRule,
     VariableNode,
 )
-from strawberry.extensions import AddValidationRules, MaxTokensLimiter, SchemaExtension
 
-from ownergraph.resolvers import MAX_LIST
-from ownergraph.schema import Ownership
+from ownergraph.ownership import Ownership
+from ownergraph.resolvers.selection import argument_default
 
 OWNER_FIELD_COST = 10
 """What an owner-backed field costs per parent object; any other field costs 1."""
 UNBOUNDED_LIST = 20
 """The size assumed for a list of objects with no argument bounding it."""
+VARIABLE_LIST = 100
+"""The size assumed for a list sized by a variable, when the map gives it no maximum."""
 
 
 @dataclass(frozen=True)
@@ -52,30 +55,43 @@ class Limits:
     max_cost: int = 25_000
 
 
-def limit_extensions(limits: Limits, ownership: Ownership) -> list[type[SchemaExtension]]:
-    """The schema extensions enforcing `limits`, as classes (one instance per request)."""
-    rules: list[type[ASTValidationRule]] = [_operation_rule(limits, owner_backed(ownership))]
+def limit_rules(limits: Limits, ownership: Ownership) -> list[type[ASTValidationRule]]:
+    """The validation rules enforcing `limits` (the token limit is the parser's)."""
+    return [_operation_rule(limits, Costs.of(ownership))]
 
-    class TokenLimit(MaxTokensLimiter):
-        def __init__(self) -> None:
-            super().__init__(max_token_count=limits.max_tokens)
 
-    class DocumentLimits(AddValidationRules):
-        def __init__(self) -> None:
-            super().__init__(rules)
+@dataclass(frozen=True)
+class Costs:
+    """What the map says a document's fields cost: which call owners, which size lists."""
 
-    return [TokenLimit, DocumentLimits]
+    owner_backed: frozenset[tuple[str, str]]
+    """The (type, field) pairs whose value costs an owner call: `OWNER_FIELD_COST` each."""
+    sizes: Mapping[tuple[str, str], tuple[str, int]]
+    """For a list field: the argument giving its size, and the most a variable may give."""
+
+    @classmethod
+    def of(cls, ownership: Ownership) -> Costs:
+        owner_backed = frozenset(
+            (entry.name, name)
+            for entry in ownership.entity_types()
+            for name, field in entry.fields.items()
+            if (field.entity is not None or field.lookup is not None) and name != entry.key
+        )
+        sizes: dict[tuple[str, str], tuple[str, int]] = {}
+        for entry in ownership.entity_types():
+            for name, field in entry.fields.items():
+                for arg in field.args.values():
+                    if arg.size:
+                        sizes[(entry.name, name)] = (arg.name, arg.maximum or VARIABLE_LIST)
+        for name, root in ownership.queries.items():
+            if root.entity is not None:
+                sizes[("Query", name)] = (root.by, root.maximum or VARIABLE_LIST)
+        return cls(owner_backed, MappingProxyType(sizes))
 
 
 def owner_backed(ownership: Ownership) -> frozenset[tuple[str, str]]:
-    """The (type, field) pairs whose value costs an owner call: they cost `OWNER_FIELD_COST`."""
-    return frozenset(
-        (type_name, name)
-        for type_name, entry in ownership.types.items()
-        if entry.owner is None
-        for name, field in entry.fields.items()
-        if field.entity is not None and name != "id"
-    )
+    """The (type, field) pairs whose value costs an owner call."""
+    return Costs.of(ownership).owner_backed
 
 
 def _refuse(
@@ -91,16 +107,14 @@ def _refuse(
     )
 
 
-def _operation_rule(
-    limits: Limits, owner_fields: frozenset[tuple[str, str]]
-) -> type[ValidationRule]:
+def _operation_rule(limits: Limits, costs: Costs) -> type[ValidationRule]:
     class OperationLimits(ValidationRule):
         def enter_operation_definition(self, node: OperationDefinitionNode, *_args: Any) -> None:
             context = self.context
             root = context.schema.get_root_type(node.operation)
             if root is None:
                 return
-            walk = Walk(context.document, owner_fields)
+            walk = Walk(context.document, costs)
             measures = walk.operation(node.selection_set, root)
             checks: list[tuple[str, int, int, str]] = [
                 ("depth", limits.max_depth, measures.depth, "nest fewer levels"),
@@ -152,8 +166,10 @@ class Walk:
     counts the selection nodes walked.
     """
 
-    def __init__(self, document: DocumentNode, owner_fields: frozenset[tuple[str, str]]) -> None:
-        self.owner_fields = owner_fields
+    def __init__(self, document: DocumentNode, costs: Costs | frozenset[tuple[str, str]]) -> None:
+        if not isinstance(costs, Costs):
+            costs = Costs(costs, MappingProxyType({}))
+        self.costs = costs
         self.fragments: dict[str, FragmentDefinitionNode] = {
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
@@ -179,9 +195,11 @@ class Walk:
                 if definition is None:
                     depth = max(depth, 1)
                     continue  # reported by graphql-core's own rules
-                owner_backed = (parent.name, name) in self.owner_fields
-                cost += OWNER_FIELD_COST if owner_backed else 1
-                named, size = _unwrap(definition, selection)
+                owned = (parent.name, name) in self.costs.owner_backed
+                cost += OWNER_FIELD_COST if owned else 1
+                named, size = _unwrap(
+                    definition, selection, self.costs.sizes.get((parent.name, name))
+                )
                 child_depth = 0
                 if selection.selection_set is not None and isinstance(named, GraphQLObjectType):
                     child = self.selection(selection.selection_set, named)
@@ -226,7 +244,9 @@ def _saturate(value: int) -> int:
     return value if value < SATURATED else SATURATED
 
 
-def _unwrap(definition: GraphQLField, node: FieldNode) -> tuple[Any, int]:
+def _unwrap(
+    definition: GraphQLField, node: FieldNode, sized_by: tuple[str, int] | None
+) -> tuple[Any, int]:
     """The field's named type and how many items it may return (1 when not a list)."""
     gql_type: Any = definition.type
     is_list = False
@@ -235,20 +255,20 @@ def _unwrap(definition: GraphQLField, node: FieldNode) -> tuple[Any, int]:
         gql_type = gql_type.of_type
     if not is_list:
         return gql_type, 1
+    if sized_by is None:
+        return gql_type, UNBOUNDED_LIST
+    name, variable_bound = sized_by
     given = {argument.name.value: argument.value for argument in node.arguments or ()}
-    for name in ("first", "ids"):
-        if name not in definition.args:
-            continue
-        value = given.get(name)
-        if isinstance(value, VariableNode):
-            # Limits are checked from the document alone: a list size given by a
-            # variable is taken at the most that variable may ask for.
-            return gql_type, MAX_LIST
-        if isinstance(value, IntValueNode):
-            return gql_type, _saturate(max(int(value.value), 0))
-        if isinstance(value, ListValueNode):
-            return gql_type, len(value.values)
-        default = definition.args[name].default_value
-        if isinstance(default, int):
-            return gql_type, default
+    value = given.get(name)
+    if isinstance(value, VariableNode):
+        # Limits are checked from the document alone: a list size given by a
+        # variable is taken at the most that variable may ask for.
+        return gql_type, variable_bound
+    if isinstance(value, IntValueNode):
+        return gql_type, _saturate(max(int(value.value), 0))
+    if isinstance(value, ListValueNode):
+        return gql_type, len(value.values)
+    default = argument_default(definition.args[name]) if name in definition.args else None
+    if isinstance(default, int):
+        return gql_type, default
     return gql_type, UNBOUNDED_LIST

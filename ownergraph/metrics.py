@@ -11,14 +11,16 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from strawberry.extensions import SchemaExtension
 
 from ownergraph.resolvers import Gateway
 from ownergraph.sources import Call
+
+from .execution import Hook, Operation
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 _MAX_OPERATIONS = 100
@@ -121,29 +123,28 @@ class Metrics:
             self._operations.add(name)
         return name
 
-    def extension(self) -> type[SchemaExtension]:
-        """A schema extension class counting each operation in these metrics."""
+    def hook(self) -> Hook:
+        """A hook counting each operation in these metrics."""
         metrics = self
 
-        class Measure(SchemaExtension):
-            def on_operation(self) -> Iterator[None]:
-                started = time.perf_counter()
-                yield
-                execution = self.execution_context
-                operation = metrics.operation(execution.operation_name)
-                result = execution.result
-                errors = list(
-                    getattr(result, "errors", None) or execution.pre_execution_errors or []
-                )
-                data = getattr(result, "data", None)
-                outcome = "ok" if not errors else ("partial" if data is not None else "rejected")
-                metrics.requests.labels(operation, outcome).inc()
-                metrics.latency.labels(operation).observe(time.perf_counter() - started)
-                for error in errors:
-                    code = (error.extensions or {}).get("code", "GRAPHQL_VALIDATION_FAILED")
-                    metrics.errors.labels(str(code)).inc()
+        @contextmanager
+        def measure(operation: Operation) -> Iterator[None]:
+            started = time.perf_counter()
+            yield
+            name = metrics.operation(operation.operation_name)
+            errors = operation.all_errors
+            data = operation.result.data if operation.result is not None else None
+            if not errors:
+                outcome = "ok"
+            else:
+                outcome = "partial" if operation.executed and data is not None else "rejected"
+            metrics.requests.labels(name, outcome).inc()
+            metrics.latency.labels(name).observe(time.perf_counter() - started)
+            for error in errors:
+                code = (error.extensions or {}).get("code", "GRAPHQL_VALIDATION_FAILED")
+                metrics.errors.labels(str(code)).inc()
 
-        return Measure
+        return measure
 
 
 class _Breakers(Collector):

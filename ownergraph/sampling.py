@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ownergraph.ownership import Ownership
 from ownergraph.resolvers import Plan
-from ownergraph.schema import Ownership
 from ownergraph.sources import RestSource, open_source
 
 

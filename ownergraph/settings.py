@@ -29,12 +29,18 @@ class SettingsError(ValueError):
         super().__init__(f"Setting {name}={value!r} is not valid: expected {expected}.")
 
 
+SHIPPED_GRAPH = Path(__file__).resolve().parent / "schema"
+"""Where the shipped graph's two files are installed (the demo's contact-center graph)."""
+
+
+def default_schema_path() -> Path:
+    """The shipped graph's SDL: what is served unless a graph is given."""
+    return SHIPPED_GRAPH / "customers.graphql"
+
+
 def default_ownership_path() -> Path:
-    """`./ownership.yaml` when there is one, else the map shipped beside the code."""
-    here = Path("ownership.yaml")
-    if here.is_file():
-        return here
-    return Path(__file__).resolve().parent.parent / "ownership.yaml"
+    """The shipped graph's ownership map."""
+    return SHIPPED_GRAPH / "ownership.yaml"
 
 
 @dataclass(frozen=True)
@@ -45,8 +51,12 @@ class Settings:
     overrides (`OWNERGRAPH_<SYSTEM>_URL`) and owner credentials.
     """
 
+    schema_path: Path = field(default_factory=default_schema_path)
+    """The graph's SDL file: its types, fields, roots and descriptions."""
     ownership_path: Path = field(default_factory=default_ownership_path)
-    phone_region: str = "IT"
+    """The graph's ownership map: who owns each field, and how to read and write it."""
+    phone_region: str | None = None
+    """Overrides the map's `phone_region` (numbers written without a country code)."""
     deadline: float = 2.0
     """Seconds a request may take; a client may ask for less with `X-Deadline-Ms`."""
     deadline_profiles: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
@@ -95,8 +105,18 @@ class Settings:
         settings.check()
         return settings
 
+    def with_graph(self, schema: str | Path | None, ownership: str | Path | None) -> Settings:
+        """These settings serving the graph of these files (None keeps the setting's)."""
+        return replace(
+            self,
+            schema_path=Path(schema) if schema is not None else self.schema_path,
+            ownership_path=Path(ownership) if ownership is not None else self.ownership_path,
+        )
+
     def check(self) -> None:
-        if self.phone_region not in phonenumbers.SUPPORTED_REGIONS:
+        if self.phone_region is not None and self.phone_region not in (
+            phonenumbers.SUPPORTED_REGIONS
+        ):
             raise SettingsError(
                 "OWNERGRAPH_PHONE_REGION", self.phone_region, "an ISO 3166 region like IT or DE"
             )
@@ -169,6 +189,7 @@ def _flag(name: str, value: str) -> bool:
 
 _LIMIT_FIELDS = frozenset(f.name for f in fields(Limits))
 _VARIABLES: dict[str, tuple[str, Callable[[str, str], Any]]] = {
+    "schema_path": ("OWNERGRAPH_SCHEMA", _path),
     "ownership_path": ("OWNERGRAPH_OWNERSHIP", _path),
     "phone_region": ("OWNERGRAPH_PHONE_REGION", _text),
     "deadline": ("OWNERGRAPH_DEADLINE_MS", _seconds_from_ms),

@@ -9,13 +9,15 @@ its own traces join the gateway's.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 from opentelemetry import propagate, trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
 from opentelemetry.trace import SpanKind, Status, StatusCode
-from strawberry.extensions import SchemaExtension
+
+from .execution import Hook, Operation
 
 
 def tracer_provider(exporter: str) -> TracerProvider | None:
@@ -74,16 +76,14 @@ class TracingTransport(httpx.AsyncBaseTransport):
         await self.inner.aclose()
 
 
-def tracing_extension(tracer: trace.Tracer) -> type[SchemaExtension]:
-    """A schema extension class opening a span around each GraphQL operation."""
+def tracing_hook(tracer: trace.Tracer) -> Hook:
+    """A hook opening a span around each GraphQL operation."""
 
-    class TraceOperation(SchemaExtension):
-        def on_operation(self) -> Iterator[None]:
-            with tracer.start_as_current_span("graphql.operation", kind=SpanKind.SERVER) as span:
-                yield
-                execution = self.execution_context
-                span.set_attribute("graphql.operation.name", execution.operation_name or "")
-                errors = getattr(execution.result, "errors", None) or []
-                span.set_attribute("ownergraph.errors", len(errors))
+    @contextmanager
+    def trace_operation(operation: Operation) -> Iterator[None]:
+        with tracer.start_as_current_span("graphql.operation", kind=SpanKind.SERVER) as span:
+            yield
+            span.set_attribute("graphql.operation.name", operation.operation_name or "")
+            span.set_attribute("ownergraph.errors", len(operation.all_errors))
 
-    return TraceOperation
+    return trace_operation

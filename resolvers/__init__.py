@@ -1,21 +1,28 @@
-"""Per-request context and DataLoaders, owner-backed field resolvers, lookups."""
+"""Per-request context and DataLoaders, generic resolvers, plans, lookups and writes.
+
+Generic over any graph: what to read, from whom and how, comes from the
+ownership model and the SDL; nothing here names a type of any one graph.
+"""
 
 from __future__ import annotations
 
 from .absence import AbsentPaths
 from .context import ANONYMOUS, Context, Gateway, OwnerLoader, Viewer
 from .errors import BadUserInput, Forbidden
-from .extensions import OwnersExtension, is_expected, should_mask_error
+from .extensions import is_expected, owner_extensions
 from .freshness import RecordCache
-from .lookups import customer, customer_by_phone, customers, customers_by_email, possible_duplicates
-from .mutations import write
-from .owned import MAX_LIST, EntityRef, Info, owned_value
+from .lookups import LookupAnswer, MatchValue, composed_matches
+from .mutations import Write, write_root
+from .owned import EntityRef, Info, key_value, owned_value
 from .plan import FieldPlan, Plan, Record, compile_plan
+from .prefetch import Prefetch
 from .report import OwnerReport, iso
+from .roots import MAX_KEY_LENGTH, Shape, entity_root, lookup_root
+from .selection import Selections
 
 __all__ = [
     "ANONYMOUS",
-    "MAX_LIST",
+    "MAX_KEY_LENGTH",
     "AbsentPaths",
     "BadUserInput",
     "Context",
@@ -24,22 +31,26 @@ __all__ = [
     "Forbidden",
     "Gateway",
     "Info",
+    "LookupAnswer",
+    "MatchValue",
     "OwnerLoader",
     "OwnerReport",
-    "OwnersExtension",
     "Plan",
+    "Prefetch",
     "Record",
     "RecordCache",
+    "Selections",
+    "Shape",
     "Viewer",
+    "Write",
     "compile_plan",
-    "customer",
-    "customer_by_phone",
-    "customers",
-    "customers_by_email",
+    "composed_matches",
+    "entity_root",
     "is_expected",
     "iso",
+    "key_value",
+    "lookup_root",
     "owned_value",
-    "possible_duplicates",
-    "should_mask_error",
-    "write",
+    "owner_extensions",
+    "write_root",
 ]

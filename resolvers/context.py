@@ -10,18 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiodataloader import DataLoader, dispatch_queue
+from graphql import GraphQLSchema
 
+from ownergraph.ownership import Ownership
 from ownergraph.sources import CallObserver, Deadline, OwnerError, RestSource
 
 from .freshness import RecordCache, Stale
 from .plan import FieldPlan, Plan
 from .report import OwnerReport
-
-if TYPE_CHECKING:
-    from ownergraph.schema.ownership import Ownership
 
 Params = tuple[tuple[str, str | int], ...]
 
@@ -46,11 +45,14 @@ class Gateway:
         plan_for: Callable[[frozenset[str]], Plan],
         sources: Mapping[str, RestSource],
         cache: RecordCache | None = None,
-        phone_region: str = "IT",
+        phone_region: str | None = None,
         calls: CallObserver | None = None,
         batching: bool = True,
+        schema: GraphQLSchema | None = None,
     ) -> None:
         self.ownership = ownership
+        self.schema = schema if schema is not None else GraphQLSchema()
+        """The executable schema, whose types the prefetch reads arguments by."""
         self.batching = batching
         """False only to measure what batching buys: every field then makes its own owner call."""
         self.phone_region = phone_region
@@ -158,8 +160,8 @@ class Context:
         self.gateway = gateway
         self.viewer = viewer
         self.plan = gateway.plan_for(viewer.roles)
-        self.customers: set[str] = set()
-        """Ids of the customers this request touched, for the audit log."""
+        self.entities: set[str] = set()
+        """Keys of the entities this request touched, for the audit log."""
         self.report = OwnerReport(gateway.calls)
         self.request = request
         self.response = response

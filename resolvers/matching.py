@@ -1,7 +1,7 @@
-"""Who is calling: merge what each owner's lookup found into ranked matches.
+"""Lookups: merge what each owner found into ranked matches.
 
-Matches from different owners pointing to the same universal id are one
-match. Its confidence grows with every independent owner that agrees
+Matches from different owners pointing to the same key are one match. Its
+confidence grows with every independent owner that agrees
 (1 - the product of each owner's doubt) and shrinks when an owner found
 several people for the same value: two CRM records sharing a number are two
 matches of lower confidence, so the agent sees the ambiguity. `best` is the
@@ -34,7 +34,7 @@ class Evidence:
 
 @dataclass(frozen=True)
 class Match:
-    customer_id: str
+    key: str
     confidence: float
     matched_by: tuple[str, ...]
 
@@ -54,7 +54,7 @@ def evidence(
 
 
 def merge(found: Iterable[Evidence]) -> list[Match]:
-    """One match per customer, most confident first (ties by id, for a stable order)."""
+    """One match per entity, most confident first (ties by key, for a stable order)."""
     doubt: dict[str, float] = {}
     matched_by: dict[str, set[str]] = {}
     for item in found:
@@ -62,14 +62,14 @@ def merge(found: Iterable[Evidence]) -> list[Match]:
             continue
         # An owner that found several people for one value vouches less for each.
         share = item.weight / len(item.ids)
-        for customer_id in item.ids:
-            doubt[customer_id] = doubt.get(customer_id, 1.0) * (1.0 - share)
-            matched_by.setdefault(customer_id, set()).add(f"{item.owner}.{item.datum}")
+        for key in item.ids:
+            doubt[key] = doubt.get(key, 1.0) * (1.0 - share)
+            matched_by.setdefault(key, set()).add(f"{item.owner}.{item.datum}")
     matches = [
-        Match(customer_id, round(1.0 - remaining, 4), tuple(sorted(matched_by[customer_id])))
-        for customer_id, remaining in doubt.items()
+        Match(key, round(1.0 - remaining, 4), tuple(sorted(matched_by[key])))
+        for key, remaining in doubt.items()
     ]
-    return sorted(matches, key=lambda m: (-m.confidence, m.customer_id))
+    return sorted(matches, key=lambda m: (-m.confidence, m.key))
 
 
 def best(matches: Sequence[Match]) -> Match | None:

@@ -1,7 +1,7 @@
 """Writes: checked here, sent once to the one owner, read back fresh from it.
 
-Everything the gateway can check is checked before the owner is called
-(roles, the idempotency key, e-mail syntax, phone numbers, lengths), and a
+Everything the map lets the gateway check is checked before the owner is
+called (roles, the idempotency key, each input's declared checks), and a
 problem is BAD_USER_INPUT naming the input field. The write goes to the
 mutation's owner with the client's idempotency key and is never retried
 here; an answer that never came is OUTCOME_UNKNOWN. The payload is read back
@@ -12,64 +12,79 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
-from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
+from ownergraph.ownership import (
+    FieldOwnership,
+    InputMapping,
+    MutationOwnership,
+    Ownership,
+    TypeKind,
+)
 from ownergraph.sources import OwnerError, OwnerRejected, dig
 
+from .context import Context
 from .errors import BadUserInput, Forbidden
-from .lookups import CUSTOMER, MAX_ID_LENGTH, normalise_email, normalise_phone
+from .normalise import email, normaliser
 from .owned import EntityRef, Info
-
-if TYPE_CHECKING:
-    from ownergraph.schema.ownership import (
-        FieldOwnership,
-        InputMapping,
-        MutationOwnership,
-        Ownership,
-    )
+from .roots import MAX_KEY_LENGTH
 
 _KEY = re.compile(r"^[A-Za-z0-9_\-:.]{8,128}$")
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
-
-@dataclass
-class Payload:
-    """A mutation's answer: its fields by python name, as strawberry reads them."""
-
-    customer: Any = None
-    ticket: Any = None
-    interaction: Any = None
+Resolver = Callable[..., Coroutine[Any, Any, Any]]
 
 
-async def write(info: Info, input: Any, idempotency_key: str) -> Payload:
-    """Run the mutation `info` points at, as the ownership map declares it."""
-    context = info.context
-    name = info.field_name
+@dataclass(frozen=True)
+class Write:
+    """What the schema builder knows of a mutation beyond the map: its SDL names and types."""
+
+    mutation: MutationOwnership
+    input_argument: str
+    key_argument: str
+    enums: frozenset[str]
+    """The input fields that are enums: their values go to the owner in its words."""
+    payload: Mapping[str, str]
+    """Each payload field and the type it returns (an entity or a value type)."""
+
+
+def write_root(write: Write) -> Resolver:
+    """The resolver of a mutation, as the map declares it."""
+
+    async def resolve(_source: Any, info: Info, **args: Any) -> dict[str, Any]:
+        return await _write(info, write, args[write.input_argument], args[write.key_argument])
+
+    return resolve
+
+
+async def _write(
+    info: Info, write: Write, values: Mapping[str, Any], idempotency_key: str
+) -> dict[str, Any]:
+    context: Context = info.context
+    mutation = write.mutation
+    name = mutation.name
     ownership = context.gateway.ownership
-    mutation = ownership.mutations[name]
     if not mutation.writable_by(context.viewer.roles):
         raise Forbidden(f"Mutation.{name}", "call")
     if not _KEY.match(idempotency_key):
         raise BadUserInput(
-            "idempotencyKey", "must be 8 to 128 letters, digits or - _ : . characters"
+            write.key_argument, "must be 8 to 128 letters, digits or - _ : . characters"
         )
-    names = info.schema.config.name_converter
-    values = _graphql_values(input, names.get_graphql_name)
+    given = {field: value for field, value in values.items() if value is not None}
     checked = {
-        field: _checked(mapping, values[field], values, ownership, context.gateway.phone_region)
+        field: _checked(mapping, given[field], given, ownership, context.gateway.phone_region)
         for field, mapping in mutation.inputs.items()
-        if field in values
+        if field in given
     }
     body: dict[str, Any] = {}
     for field, mapping in mutation.inputs.items():
         if field in checked and mapping.to is not None:
-            body[mapping.to] = _owner_value(mapping, checked[field])
+            body[mapping.to] = _owner_value(mapping, checked[field], field in write.enums)
     path = _PLACEHOLDER.sub(lambda m: quote(str(checked[m.group(1)]), safe=""), mutation.path)
-    context.customers.update(
+    context.entities.update(
         str(checked[field])
         for field, mapping in mutation.inputs.items()
         if mapping.id_of is not None and field in checked
@@ -90,26 +105,29 @@ async def write(info: Info, input: Any, idempotency_key: str) -> Payload:
         raise error.naming(_input_named(mutation, error.field)) from None
     # Whatever this request read before the write is not the owner's truth any more.
     context.forget()
-    return await _read_back(info, mutation.results, checked, reply)
+    return await _read_back(context, write, checked, reply)
 
 
-async def _read_back(info: Info, results: Any, values: dict[str, Any], reply: Any) -> Payload:
-    context = info.context
-    payload = Payload()
-    payload_type = info.schema._schema.type_map[info.return_type.__strawberry_definition__.name]  # type: ignore[union-attr]
+async def _read_back(
+    context: Context, write: Write, values: Mapping[str, Any], reply: Any
+) -> dict[str, Any]:
+    payload: dict[str, Any] = {}
     reads = []
-    for name, result in results.items():
+    ownership = context.gateway.ownership
+    for name, result in write.mutation.results.items():
         origin, _, field = result.key_from.partition(".")
         key = values.get(field) if origin == "input" else dig(reply, field.split("."))
-        if key is None:
+        type_name = write.payload.get(name)
+        if key is None or type_name is None:
+            payload[name] = None
             continue
-        if result.entity is None:
-            setattr(payload, name, EntityRef(CUSTOMER, str(key)))
+        entry = ownership.types[type_name]
+        if entry.kind is TypeKind.ENTITY:
+            payload[name] = EntityRef(type_name, str(key))
             continue
-        type_name = _named(payload_type.fields[name].type).name  # type: ignore[attr-defined]
+        assert result.entity is not None  # the binder saw to it
         reads.append((name, type_name, result.entity, str(key)))
-    owner = context.gateway.ownership.mutations[info.field_name].owner
-    source = context.gateway.sources[owner]
+    source = context.gateway.sources[write.mutation.owner]
     fetched = await asyncio.gather(
         *(
             source.fetch(entity, [key], None, context.report, context.deadline)
@@ -119,18 +137,8 @@ async def _read_back(info: Info, results: Any, values: dict[str, Any], reply: An
     for (name, type_name, _, _), [record] in zip(reads, fetched, strict=True):
         if isinstance(record, OwnerError):
             raise record
-        setattr(payload, name, None if record is None else context.plan.record(type_name, record))
+        payload[name] = None if record is None else context.plan.record(type_name, record)
     return payload
-
-
-def _graphql_values(input: Any, graphql_name: Any) -> dict[str, Any]:
-    """The input object's given fields by GraphQL name (as the map names them)."""
-    values = {}
-    for field in input.__strawberry_definition__.fields:
-        value = getattr(input, field.python_name)
-        if value is not None:
-            values[graphql_name(field)] = value
-    return values
 
 
 def _checked(
@@ -138,12 +146,13 @@ def _checked(
     value: Any,
     values: Mapping[str, Any],
     ownership: Ownership,
-    region: str,
+    region: str | None,
 ) -> Any:
     """`value` as the owner must get it, or BAD_USER_INPUT naming the input field."""
     where = f"input.{mapping.name}"
     if mapping.id_of is not None:
-        _check_id(where, str(value), ownership.types[mapping.id_of].fields["id"])
+        entry = ownership.types[mapping.id_of]
+        _check_key(where, str(value), entry.fields[entry.key])
     if mapping.max_length is not None and not 0 < len(str(value).strip()) <= mapping.max_length:
         raise BadUserInput(where, f"must be 1 to {mapping.max_length} characters")
     if mapping.max_items is not None and len(value) > mapping.max_items:
@@ -156,31 +165,31 @@ def _checked(
                 raise BadUserInput(at, f"must match {mapping.pattern}")
     for other, allowed in mapping.only_when.items():
         chosen = values.get(other)
-        chosen_name = chosen.name if isinstance(chosen, Enum) else chosen
-        if chosen_name not in allowed:
+        if chosen not in allowed:
             raise BadUserInput(
                 where,
                 f"is only given with {other} {' or '.join(sorted(allowed))}, "
-                f"not with {other} {chosen_name}",
+                f"not with {other} {chosen}",
             )
-    if isinstance(value, Enum) and mapping.values is not None and value.name not in mapping.values:
+    if mapping.values is not None and isinstance(value, str) and value not in mapping.values:
         owner_knows = ", ".join(mapping.values)
-        raise BadUserInput(where, f"{value.name} is not one the owner knows ({owner_knows})")
+        raise BadUserInput(where, f"{value} is not one the owner knows ({owner_knows})")
     if mapping.format is None:
         return value
-    normalise = _NORMALISERS[mapping.format]
+    normalise = normaliser("e164", region) if mapping.format == "phone" else email
     if isinstance(value, list):
-        return [_at(at, lambda v: normalise(v, region), item) for at, item in _items(where, value)]
-    return _at(where, lambda v: normalise(v, region), value)
+        return [normalise(at, item) for at, item in _items(where, value)]
+    return normalise(where, value)
 
 
-def _check_id(where: str, value: str, identity: FieldOwnership) -> None:
+def _check_key(where: str, value: str, key_field: FieldOwnership) -> None:
     text = value.strip()
-    if not 0 < len(text) <= MAX_ID_LENGTH:
-        raise BadUserInput(where, f"must be an id of 1 to {MAX_ID_LENGTH} characters")
-    if identity.pattern is not None and not re.fullmatch(identity.pattern, text):
+    if not 0 < len(text) <= MAX_KEY_LENGTH:
+        raise BadUserInput(where, f"must be a key of 1 to {MAX_KEY_LENGTH} characters")
+    if key_field.pattern is not None and not re.fullmatch(key_field.pattern, text):
         raise BadUserInput(
-            where, f"{value!r} is not a {identity.type_name} id (they match {identity.pattern})"
+            where,
+            f"{value!r} is not a {key_field.type_name} key (they match {key_field.pattern})",
         )
 
 
@@ -190,18 +199,12 @@ def _items(where: str, value: Any) -> list[tuple[str, Any]]:
     return [(where, value)]
 
 
-_NORMALISERS: dict[str, Callable[[str, str], str]] = {
-    "email": lambda value, region: normalise_email(value),
-    "phone": normalise_phone,
-}
-
-
-def _owner_value(mapping: InputMapping, value: Any) -> Any:
+def _owner_value(mapping: InputMapping, value: Any, is_enum: bool) -> Any:
     """An input value in the owner's words: an enum as the map says, or its name in lower case."""
-    if isinstance(value, Enum):
-        words = mapping.values or {}
-        return words.get(value.name, value.name.lower())
-    return value
+    if not is_enum:
+        return value
+    words = mapping.values or {}
+    return words.get(value, str(value).lower())
 
 
 _INDEXED = re.compile(r"^(?P<name>[^\[\]]+)(?P<index>(?:\[\d+\])*)$")
@@ -218,17 +221,3 @@ def _input_named(mutation: MutationOwnership, owner_field: str | None) -> str | 
         if mapping.to == match.group("name"):
             return f"input.{name}{match.group('index')}"
     return None
-
-
-def _at(argument: str, check: Any, value: str) -> str:
-    try:
-        result: str = check(value)
-    except BadUserInput as error:
-        raise BadUserInput(argument, str(error).split(": ", 1)[-1]) from None
-    return result
-
-
-def _named(gql_type: Any) -> Any:
-    while hasattr(gql_type, "of_type"):
-        gql_type = gql_type.of_type
-    return gql_type

@@ -1,20 +1,21 @@
 """Owner-backed field resolvers: find the field's owner in the plan, load, project.
 
-A field keyed by the universal id is loaded at once; a field keyed by another
-field (the ERP by `erpCode`) first loads that field from its own owner, which
-makes the second wave. Both go through the request's DataLoaders, so however
-many customers a query touches, each owner is asked once per wave.
+A field keyed by its entity's key is loaded at once; a field keyed by another
+field (an ERP keyed by the CRM's code for the customer) first loads that
+field from its own owner, and so on to any depth: each hop is a wave. A key
+may be a list (several contracts per customer): every key is loaded and the
+records combined. A field that returns entities (a link) reads their keys
+and hands on references. All of it goes through the request's DataLoaders,
+so however many entities a query touches, each owner is asked once per wave.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from enum import Enum
 from typing import Any
 
-import strawberry
-from graphql import FieldNode, GraphQLObjectType
+from graphql import GraphQLResolveInfo
 
 from ownergraph.sources import OwnerError
 
@@ -22,46 +23,117 @@ from .context import Context, OwnerLoader, Params
 from .errors import BadUserInput, Forbidden
 from .freshness import Stale
 from .plan import FieldPlan
-from .selection import Selections
 
-Info = strawberry.Info[Context, None]
-
-MAX_LIST = 100
-"""The most items a list argument (`first`, `ids`) may ask for."""
+Info = GraphQLResolveInfo
+"""What graphql-core hands a resolver; `info.context` is the request's `Context`."""
 
 
 class EntityRef:
-    """An entity (a customer) the graph is resolving: its type and universal id, no data."""
+    """An entity the graph is resolving: its type and key, no data."""
 
-    __slots__ = ("id", "type_name")
+    __slots__ = ("key", "type_name")
 
-    def __init__(self, type_name: str, id: str) -> None:
+    def __init__(self, type_name: str, key: str) -> None:
         self.type_name = type_name
-        self.id = id
+        self.key = key
 
     def __repr__(self) -> str:
-        return f"EntityRef({self.type_name!r}, {self.id!r})"
+        return f"EntityRef({self.type_name!r}, {self.key!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, EntityRef)
+            and other.type_name == self.type_name
+            and other.key == self.key
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.type_name, self.key))
 
 
-async def owned_value(root: Any, info: Info, **args: Any) -> Any:
+def key_value(root: EntityRef, info: Info) -> str:
+    """The entity's own key field: the key it is known by, no owner call."""
+    context: Context = info.context
+    plan = context.plan.field(root.type_name, info.field_name)
+    if not plan.allowed:
+        raise Forbidden(plan.ownership.coordinate)
+    return root.key
+
+
+async def owned_value(root: EntityRef, info: Info, **args: Any) -> Any:
     """Resolve the field `info` points at from its owner, as the ownership map says."""
-    context = info.context
+    context: Context = info.context
     plan = context.plan.field(root.type_name, info.field_name)
     if not plan.allowed:
         raise Forbidden(plan.ownership.coordinate)
     params = params_for(plan, args)
-    record = await load_record(context, plan, root, params)
-    if isinstance(record, Stale):
-        context.report.stale(info.path.as_list(), plan.owner, record.age)
-        record = record.value
+    loaded = await load_record(context, plan, root, params)
+    record = _fresh(context, plan, info, loaded)
     if record is None:
         return None
     value = plan.value(record)
-    first = args.get("first")
-    if first is not None and isinstance(value, list):
-        # Owners are asked for `first` per key; never pass on more than asked.
-        value = value[:first]
-    return value
+    size = args.get(plan.size_arg) if plan.size_arg is not None else None
+    if size is not None and isinstance(value, list):
+        # Owners are asked for so many per key; never pass on more than asked.
+        value = value[:size]
+    if plan.link is None:
+        return value
+    return await linked(context, plan.link, value)
+
+
+def _fresh(context: Context, plan: FieldPlan, info: Info, loaded: Any) -> Any:
+    """What was loaded, a stale value labelled in the report, combined over list keys."""
+    if isinstance(loaded, Stale):
+        context.report.stale(info.path.as_list(), plan.owner, loaded.age)
+        return loaded.value
+    if not isinstance(loaded, _PerKey):
+        return loaded
+    combined: list[Any] = []
+    for item in loaded.results:
+        if isinstance(item, Stale):
+            context.report.stale(info.path.as_list(), plan.owner, item.age)
+            item = item.value
+        if item is None:
+            continue
+        if loaded.many:
+            combined.extend(item)
+        else:
+            combined.append(item)
+    return combined
+
+
+class _PerKey:
+    """What a field keyed by a list of keys loaded: one result per key."""
+
+    __slots__ = ("many", "results")
+
+    def __init__(self, results: list[Any], many: bool) -> None:
+        self.results = results
+        self.many = many
+
+
+async def linked(context: Context, type_name: str, keys: Any) -> Any:
+    """References to the entities of `type_name` under `keys`, those that exist.
+
+    Whether each exists is asked of the owner of the type's key field, in
+    the same batch as its other fields: a key its owner does not know is
+    left out of a list, and null for one entity. An owner that fails keeps
+    the reference: its fields carry the error.
+    """
+    if keys is None:
+        return None
+    many = isinstance(keys, list)
+    refs = [EntityRef(type_name, key) for key in (keys if many else [keys])]
+    entry = context.gateway.ownership.types[type_name]
+    identity = context.plan.field(type_name, entry.key)
+    if identity.ownership.entity is None:
+        return refs if many else refs[0]
+    found = await load_all(context.loader(identity), [ref.key for ref in refs])
+    context.entities.update(ref.key for ref in refs)
+    kept = [ref for ref, record in zip(refs, found, strict=True) if record is not None]
+    if many:
+        return kept
+    return kept[0] if kept else None
 
 
 def params_for(plan: FieldPlan, args: Mapping[str, Any]) -> Params:
@@ -71,10 +143,11 @@ def params_for(plan: FieldPlan, args: Mapping[str, Any]) -> Params:
         value = args.get(name, plan.arg_defaults.get(name))
         if value is None:
             continue
-        if name == "first" and not (isinstance(value, int) and 1 <= value <= MAX_LIST):
-            raise BadUserInput(name, f"must be between 1 and {MAX_LIST}, got {value!r}")
-        if isinstance(value, Enum):
-            value = value.name
+        if mapping.maximum is not None or mapping.minimum is not None:
+            low = mapping.minimum if mapping.minimum is not None else value
+            high = mapping.maximum if mapping.maximum is not None else value
+            if not (isinstance(value, int) and low <= value <= high):
+                raise BadUserInput(name, f"must be between {low} and {high}, got {value!r}")
         if name in plan.enum_args:
             # Enum values go to the owner in its own words: as the map says, or
             # the value's name in lower case. A map lists every value the owner
@@ -99,120 +172,48 @@ async def load_record(context: Context, plan: FieldPlan, root: EntityRef, params
     if key is None:
         context.report.skip(plan.owner)
         return None
-    return await context.loader(plan, params).load(key)
+    loader = context.loader(plan, params)
+    if isinstance(key, list):
+        results = await load_all(loader, key)
+        for result in results:
+            if isinstance(result, OwnerError):
+                raise result
+        entity = context.gateway.sources[plan.owner].config.entities[plan.ownership.entity or ""]
+        return _PerKey(list(results), entity.many)
+    return await loader.load(key)
 
 
-async def key_of(context: Context, plan: FieldPlan, root: EntityRef) -> str | None:
-    """The key under which `plan`'s owner knows `root`: its id, or a crosswalk field."""
+async def key_of(context: Context, plan: FieldPlan, root: EntityRef) -> str | list[str] | None:
+    """The key under which `plan`'s owner knows `root`: its own key, or a crosswalk's."""
     key_field = plan.ownership.key
-    if key_field == "id":
-        return root.id
-    key_plan = context.plan.field(plan.ownership.type_name, key_field)
+    if key_field == context.gateway.ownership.types[root.type_name].key:
+        return root.key
+    key_plan = context.plan.field(root.type_name, key_field)
     try:
         record = await load_record(context, key_plan, root, ())
     except OwnerError:
         # Without the crosswalk the owner cannot be asked at all.
         context.report.skip(plan.owner)
         raise
-    return _key_in(key_plan, record)
+    return key_in(key_plan, record)
 
 
-def _key_in(key_plan: FieldPlan, record: Any) -> str | None:
-    """The key `key_plan` reads from the key owner's `record` (None: no record, no key)."""
+def key_in(key_plan: FieldPlan, record: Any) -> str | list[str] | None:
+    """The key (or keys) `key_plan` reads from the key owner's `record`."""
     if isinstance(record, Stale):
         record = record.value  # the key is the owner's last known; what it keys is read live
+    if isinstance(record, _PerKey):
+        return None  # a key read through a list of keys: not supported as a crosswalk
     value = key_plan.value(record) if record is not None else None
-    return None if value is None else str(value)
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return [str(v) for v in value if v is not None]
+    return str(value)
 
 
-def prefetch(
-    context: Context,
-    refs: Sequence[EntityRef],
-    selections: Selections,
-    nodes: Sequence[FieldNode],
-    gql_type: GraphQLObjectType,
-) -> None:
-    """Start loading what the fields under `nodes` (of type `gql_type`) need for `refs`.
-
-    The identity owner is asked whether the customers exist; meanwhile the
-    other owners are already being asked, so that no owner waits for another
-    unless its key comes from it. An owner keyed by another owner's field
-    (the ERP by the CRM's `erpCode`) is asked from the callback of that
-    field's load: the moment the key arrives, before the executor goes on
-    to complete what the first wave brought.
-    """
-    if not refs or not nodes or not context.gateway.batching:
-        return
-    type_name = refs[0].type_name
-    for node in selections.children(nodes):
-        name = node.name.value
-        definition = gql_type.fields.get(name)
-        try:
-            plan = context.plan.field(type_name, name)
-        except KeyError:
-            continue
-        if definition is None or not plan.allowed or plan.ownership.entity is None:
-            continue
-        try:
-            params = params_for(plan, selections.arguments(definition, node))
-        except BadUserInput:
-            continue  # the field's own resolver reports it, with its path
-        loader = context.loader(plan, params)
-        if plan.ownership.key == "id":
-            for ref in refs:
-                loader.load(ref.id).add_done_callback(_retrieve)
-            continue
-        key_plan = context.plan.field(plan.ownership.type_name, plan.ownership.key)
-        if key_plan.ownership.key != "id" or key_plan.ownership.entity is None:
-            continue  # a key two hops away: its resolver finds it
-        key_loader = context.loader(key_plan)
-        wave = _SecondWave(loader, key_plan, len(refs))
-        for ref in refs:
-            key_loader.load(ref.id).add_done_callback(wave.keyed)
-
-
-def selections_of(info: Info) -> Selections:
-    """The document's selections as `info`'s operation runs them: fragments, variables."""
-    raw = info._raw_info
-    return Selections(raw.fragments, info.variable_values)
-
-
-class _SecondWave:
-    """Loads from `loader` under the keys `key_plan` reads from the key owner's records.
-
-    Each of `pending` key loads calls `keyed` when its record arrives (they
-    all arrive in one batch); after the last, the batch goes out at once,
-    before the executor turns to what the first wave brought. The field's
-    resolver reads the same key and awaits the same load, and it reports
-    whatever went wrong with its path: here a failure only means no head start.
-    """
-
-    def __init__(self, loader: OwnerLoader, key_plan: FieldPlan, pending: int) -> None:
-        self.loader = loader
-        self.key_plan = key_plan
-        self.pending = pending
-
-    def keyed(self, future: asyncio.Future[Any]) -> None:
-        try:
-            key = self._key(future)
-            if key is not None:
-                self.loader.load(key).add_done_callback(_retrieve)
-        finally:
-            self.pending -= 1
-            if self.pending == 0:
-                self.loader.dispatch_now()
-
-    def _key(self, future: asyncio.Future[Any]) -> str | None:
-        if future.cancelled() or future.exception() is not None:
-            return None
-        try:
-            return _key_in(self.key_plan, future.result())
-        except Exception:
-            return None
-
-
-def _retrieve(future: asyncio.Future[Any]) -> None:
-    # The field's resolver awaits this future too and reports its error with
-    # a path; this only stops asyncio complaining if the field never runs.
-    if not future.cancelled():
-        future.exception()
+async def load_all(loader: OwnerLoader, keys: Sequence[str]) -> list[Any]:
+    """One result per key, a failed key's error in its place (never raised here)."""
+    if not keys:
+        return []
+    return list(await asyncio.gather(*(loader.load(k) for k in keys), return_exceptions=True))

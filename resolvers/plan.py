@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import phonenumbers
 from graphql import (
@@ -23,57 +23,50 @@ from graphql import (
     GraphQLOutputType,
     GraphQLScalarType,
     GraphQLSchema,
-    Undefined,
 )
 
+from ownergraph.ownership import FieldOwnership, Ownership, TypeKind
 from ownergraph.sources import ABSENT, OwnerBadResponse, find
 
 from .errors import Forbidden
-
-if TYPE_CHECKING:
-    from ownergraph.schema.ownership import FieldOwnership, Ownership
+from .selection import argument_default
 
 Getter = Callable[[Any], Any]
 Absent = Callable[[str, str, str], None]
 """Hears a read that found no value at a field's path: (owner, coordinate, path)."""
-_CENT = Decimal("0.01")
 
 
 class Record:
-    """An owner's record seen through one GraphQL type.
+    """An owner's record seen through one value type: each field's getter, by field name."""
 
-    Fields of value types have no resolver of their own: strawberry reads them
-    as attributes, and each attribute is the compiled getter of that field.
-    """
-
-    __slots__ = ("_raw", "_view")
+    __slots__ = ("raw", "view")
 
     def __init__(self, raw: Mapping[str, Any], view: Mapping[str, Getter]) -> None:
-        self._raw = raw
-        self._view = view
+        self.raw = raw
+        self.view = view
 
-    def __getattr__(self, name: str) -> Any:
-        try:
-            getter = self._view[name]
-        except KeyError:
-            raise AttributeError(name) from None
-        return getter(self._raw)
+    def value(self, name: str) -> Any:
+        return self.view[name](self.raw)
 
     def __repr__(self) -> str:
-        return f"Record({self._raw!r})"
+        return f"Record({self.raw!r})"
 
 
 @dataclass(frozen=True)
 class FieldPlan:
-    """How to read one field of an entity type (Customer) from its owner."""
+    """How to read one field of an entity type from its owner."""
 
     ownership: FieldOwnership
     value: Getter
+    """The owner's record -> the field's value (for a link: the key or keys it holds)."""
     allowed: bool
     """Whether the roles this plan was compiled for may read the field."""
     arg_defaults: Mapping[str, Any]
     enum_args: frozenset[str]
-    python_name: str
+    link: str | None = None
+    """The entity type the field returns, when it returns entities (by their keys)."""
+    size_arg: str | None = None
+    """The argument (`size: true` in the map) that bounds how many items it returns."""
 
     @property
     def owner(self) -> str:
@@ -81,7 +74,7 @@ class FieldPlan:
 
 
 class Plan:
-    """Every field plan of a schema, by type and GraphQL field name, and each value type's view."""
+    """Every field plan of a schema, by type and field name, and each value type's view."""
 
     def __init__(
         self,
@@ -90,9 +83,6 @@ class Plan:
     ) -> None:
         self._views = dict(views or {})
         self._fields = dict(fields)
-        self._by_python = {
-            (type_name, plan.python_name): plan for (type_name, _), plan in self._fields.items()
-        }
 
     def field(self, type_name: str, name: str) -> FieldPlan:
         return self._fields[(type_name, name)]
@@ -108,7 +98,7 @@ class Plan:
 def compile_plan(
     schema: GraphQLSchema,
     ownership: Ownership,
-    phone_region: str,
+    phone_region: str | None,
     roles: frozenset[str] | None = None,
     absent: Absent | None = None,
 ) -> Plan:
@@ -120,38 +110,37 @@ def compile_plan(
     """
     compiler = _Compiler(schema, ownership, phone_region, roles, absent or _ignore)
     fields: dict[tuple[str, str], FieldPlan] = {}
-    for type_name, entry in ownership.types.items():
-        if entry.owner is not None:
-            continue  # value types are compiled as views, when a field returns them
-        gql_type = schema.type_map[type_name]
+    for entry in ownership.entity_types():
+        gql_type = schema.type_map[entry.name]
         assert isinstance(gql_type, GraphQLObjectType)
         for name, field in entry.fields.items():
             gql_field = gql_type.fields[name]
-            fields[(type_name, name)] = FieldPlan(
+            target = _named(gql_field.type)
+            link = None
+            if isinstance(target, GraphQLObjectType):
+                target_entry = ownership.types.get(target.name)
+                if target_entry is not None and target_entry.kind is TypeKind.ENTITY:
+                    link = target.name
+            fields[(entry.name, name)] = FieldPlan(
                 ownership=field,
-                value=compiler.getter(field, gql_field.type) if field.lookup is None else _composed,
+                value=_composed
+                if field.lookup is not None
+                else compiler.getter(field, gql_field.type, link=link is not None),
                 allowed=compiler.allows(field),
-                arg_defaults={
-                    arg: None if spec.default_value is Undefined else spec.default_value
-                    for arg, spec in gql_field.args.items()
-                },
+                arg_defaults={arg: argument_default(spec) for arg, spec in gql_field.args.items()},
                 enum_args=frozenset(
                     arg
                     for arg, spec in gql_field.args.items()
                     if isinstance(_named(spec.type), GraphQLEnumType)
                 ),
-                python_name=_python_name(gql_field, name),
+                link=link,
+                size_arg=next((a.name for a in field.args.values() if a.size), None),
             )
-    for type_name, entry in ownership.types.items():
-        gql_type = schema.type_map[type_name]
-        if entry.owner is not None and isinstance(gql_type, GraphQLObjectType):
-            compiler.view(gql_type)
+    for entry in ownership.types.values():
+        value_type = schema.type_map.get(entry.name)
+        if entry.kind is TypeKind.VALUE and isinstance(value_type, GraphQLObjectType):
+            compiler.view(value_type)
     return Plan(fields, compiler.views)
-
-
-def _python_name(gql_field: Any, name: str) -> str:
-    definition = (gql_field.extensions or {}).get("strawberry-definition")
-    return getattr(definition, "python_name", None) or name
 
 
 class _Compiler:
@@ -159,7 +148,7 @@ class _Compiler:
         self,
         schema: GraphQLSchema,
         ownership: Ownership,
-        phone_region: str,
+        phone_region: str | None,
         roles: frozenset[str] | None,
         absent: Absent,
     ) -> None:
@@ -173,16 +162,18 @@ class _Compiler:
     def allows(self, field: FieldOwnership) -> bool:
         return self.roles is None or field.readable_by(self.roles)
 
-    def getter(self, field: FieldOwnership, gql_type: GraphQLOutputType) -> Getter:
-        """Record of the field's owner → the field's value."""
+    def getter(
+        self, field: FieldOwnership, gql_type: GraphQLOutputType, *, link: bool = False
+    ) -> Getter:
+        """Record of the field's owner -> the field's value (a link: the keys it holds)."""
         named = _named(gql_type)
         if field.source is not None:
             source = field.source
-        elif isinstance(named, GraphQLObjectType):
+        elif isinstance(named, GraphQLObjectType) and not link:
             source = ()  # the whole record
         else:
             source = (field.name,)
-        convert = self.converter(field, gql_type)
+        convert = self.keys(field, gql_type) if link else self.converter(field, gql_type)
         absent = self.absent
         owner, coordinate, dotted = field.owner, field.coordinate, ".".join(source)
 
@@ -194,6 +185,24 @@ class _Compiler:
             return None if value is None else convert(value)
 
         return get
+
+    def keys(self, field: FieldOwnership, gql_type: GraphQLOutputType) -> Getter:
+        """A link's value: the key (or, for a list, the keys) of the entities it returns."""
+        is_list = isinstance(_strip(gql_type), GraphQLList)
+
+        def key(value: Any) -> str:
+            if isinstance(value, str | int) and not isinstance(value, bool):
+                return str(value)
+            raise _bad(field, "a key", value)
+
+        def convert(value: Any) -> Any:
+            if not is_list:
+                return key(value)
+            if not isinstance(value, list):
+                raise _bad(field, "a list of keys", value)
+            return [key(v) for v in value if v is not None]
+
+        return convert
 
     def converter(self, field: FieldOwnership, gql_type: GraphQLOutputType) -> Getter:
         if isinstance(gql_type, GraphQLNonNull):
@@ -222,17 +231,14 @@ class _Compiler:
         return self.scalar(field, gql_type.name)
 
     def view(self, gql_type: GraphQLObjectType) -> Mapping[str, Getter]:
-        """Getters of a value type's fields, by python name (what strawberry reads)."""
+        """Getters of a value type's fields, by field name."""
         if gql_type.name not in self.views:
             view: dict[str, Getter] = {}
             self.views[gql_type.name] = view
             entry = self.ownership.types[gql_type.name]
             for name, field in entry.fields.items():
-                gql_field = gql_type.fields[name]
-                getter = self.getter(field, gql_field.type)
-                view[_python_name(gql_field, name)] = (
-                    getter if self.allows(field) else _forbidden(field.coordinate)
-                )
+                getter = self.getter(field, gql_type.fields[name].type)
+                view[name] = getter if self.allows(field) else _forbidden(field.coordinate)
         return self.views[gql_type.name]
 
     def enum(self, field: FieldOwnership, gql_type: GraphQLEnumType) -> Getter:
@@ -254,8 +260,15 @@ class _Compiler:
         return convert_enum
 
     def scalar(self, field: FieldOwnership, name: str) -> Getter:
+        kind = _BUILT_IN.get(name)
+        if kind is None:
+            scalar = self.ownership.scalars[name]  # the binder saw to it
+            kind = scalar.kind
+        return self.of_kind(field, kind)
+
+    def of_kind(self, field: FieldOwnership, kind: str) -> Getter:
         fmt = field.format
-        if name in ("String", "ID"):
+        if kind == "string":
             if fmt == "e164":
                 return self.e164(field)
 
@@ -267,7 +280,7 @@ class _Compiler:
                 raise _bad(field, "a string", value)
 
             return convert_string
-        if name == "Int":
+        if kind == "int":
 
             def convert_int(value: Any) -> Any:
                 if isinstance(value, int) and not isinstance(value, bool):
@@ -277,7 +290,7 @@ class _Compiler:
                 raise _bad(field, "a whole number", value)
 
             return convert_int
-        if name == "Float":
+        if kind == "float":
 
             def convert_float(value: Any) -> Any:
                 if isinstance(value, int | float) and not isinstance(value, bool):
@@ -285,7 +298,7 @@ class _Compiler:
                 raise _bad(field, "a number", value)
 
             return convert_float
-        if name == "Boolean":
+        if kind == "boolean":
 
             def convert_bool(value: Any) -> Any:
                 if isinstance(value, bool):
@@ -293,25 +306,24 @@ class _Compiler:
                 raise _bad(field, "true or false", value)
 
             return convert_bool
-        if name == "Money":
-            return self.money(field)
-        if name == "DateTime":
+        if kind == "decimal":
+            return self.decimal(field)
+        if kind == "datetime":
             return self.datetime(field)
-        if name == "Date":
+        assert kind == "date", kind
 
-            def convert_date(value: Any) -> Any:
-                try:
-                    return date.fromisoformat(value)
-                except (TypeError, ValueError):
-                    raise _bad(field, "an ISO date", value) from None
+        def convert_date(value: Any) -> Any:
+            try:
+                return date.fromisoformat(value)
+            except (TypeError, ValueError):
+                raise _bad(field, "an ISO date", value) from None
 
-            return convert_date
-        raise AssertionError(f"no converter for scalar {name}")  # binding rejects these
+        return convert_date
 
-    def money(self, field: FieldOwnership) -> Getter:
+    def decimal(self, field: FieldOwnership) -> Getter:
         cents = field.format == "cents"
 
-        def convert_money(value: Any) -> Any:
+        def convert_decimal(value: Any) -> Any:
             if isinstance(value, bool) or not isinstance(value, int | float | str):
                 raise _bad(field, "an amount", value)
             if cents and not isinstance(value, int):
@@ -322,9 +334,9 @@ class _Compiler:
                 raise _bad(field, "an amount", value) from None
             if not amount.is_finite():
                 raise _bad(field, "a finite amount", value)
-            return amount.quantize(_CENT)
+            return amount
 
-        return convert_money
+        return convert_decimal
 
     def datetime(self, field: FieldOwnership) -> Getter:
         if field.format == "epoch":
@@ -366,6 +378,15 @@ class _Compiler:
         return convert_phone
 
 
+_BUILT_IN = {
+    "String": "string",
+    "ID": "string",
+    "Int": "int",
+    "Float": "float",
+    "Boolean": "boolean",
+}
+
+
 def _ignore(owner: str, coordinate: str, path: str) -> None:
     pass
 
@@ -379,6 +400,10 @@ def _forbidden(coordinate: str) -> Getter:
         raise Forbidden(coordinate)
 
     return deny
+
+
+def _strip(gql_type: Any) -> Any:
+    return gql_type.of_type if isinstance(gql_type, GraphQLNonNull) else gql_type
 
 
 def _named(gql_type: Any) -> Any:

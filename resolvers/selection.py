@@ -17,6 +17,7 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLArgument,
     GraphQLBoolean,
     GraphQLField,
     GraphQLNonNull,
@@ -93,6 +94,14 @@ class Selections:
                 values[name] = value
         return values
 
+    def defaults(self, definition: GraphQLField) -> dict[str, Any]:
+        """The default of each argument of `definition` that has one."""
+        return {
+            name: value
+            for name, spec in definition.args.items()
+            if (value := argument_default(spec)) is not None
+        }
+
     def _included(self, directives: Sequence[DirectiveNode] | None) -> bool:
         for directive in directives or ():
             name = directive.name.value
@@ -111,3 +120,23 @@ class Selections:
             if (name == "skip") == bool(value):
                 return False
         return True
+
+
+def argument_default(argument: GraphQLArgument) -> Any:
+    """The default value of `argument` as a resolver gets it (None when it has none).
+
+    graphql-core 3.3 keeps an SDL default as its literal (`argument.default`);
+    earlier releases as the value (`argument.default_value`).
+    """
+    if argument.default_value is not Undefined:
+        return argument.default_value
+    default = getattr(argument, "default", None)
+    if default is None:
+        return None
+    if getattr(default, "value", Undefined) is not Undefined:
+        return default.value
+    literal = getattr(default, "literal", None)
+    if literal is None:
+        return None
+    value = value_from_ast(literal, argument.type)
+    return None if value is Undefined else value

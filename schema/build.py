@@ -1,108 +1,66 @@
-"""Build the executable schema from the types and a checked ownership map."""
+"""Build the executable graph from an SDL file and a checked ownership map.
+
+The SDL gives the types clients see; the map, who owns each field. The
+served schema is the SDL with `@owner(system:)` on every owned field and the
+owner named in its description (GraphiQL's docs show it), built with
+graphql-core and given the generic resolvers: no Python is written for any
+type, field, root, lookup or mutation of a graph.
+"""
 
 from __future__ import annotations
 
-import copy
 import functools
-import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
-import strawberry
-from cachetools import LRUCache
-from graphql import GraphQLError, GraphQLObjectType
-from strawberry.extensions import MaskErrors, ParserCache, SchemaExtension
-from strawberry.schema.config import StrawberryConfig
-from strawberry.schema.schema import validate_document
-from strawberry.schema.schema_converter import GraphQLCoreConverter
-from strawberry.types import ExecutionContext
-
-from ownergraph.resolvers import (
-    AbsentPaths,
-    OwnersExtension,
-    Plan,
-    compile_plan,
-    is_expected,
-    should_mask_error,
+from graphql import (
+    ConstArgumentNode,
+    ConstDirectiveNode,
+    DirectiveDefinitionNode,
+    DirectiveLocation,
+    DocumentNode,
+    FieldDefinitionNode,
+    GraphQLEnumType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLScalarType,
+    GraphQLSchema,
+    InputValueDefinitionNode,
+    NamedTypeNode,
+    NameNode,
+    NonNullTypeNode,
+    ObjectTypeDefinitionNode,
+    ObjectTypeExtensionNode,
+    StringValueNode,
+    print_ast,
 )
 
-from .binding import check_binding
-from .directives import Owner
-from .mutations import Mutation
-from .ownership import Ownership, OwnershipError
-from .query import Query
-from .scalars import SCALAR_MAP
-from .types import ALL_TYPES, COMPOSED_TYPES
+from ownergraph.ownership import Ownership, OwnershipError, Problem, TypeKind, read_ownership
+from ownergraph.resolvers import (
+    AbsentPaths,
+    Plan,
+    Shape,
+    Write,
+    compile_plan,
+    composed_matches,
+    entity_root,
+    key_value,
+    lookup_root,
+    owned_value,
+    write_root,
+)
 
-logger = logging.getLogger("ownergraph")
+from . import scalars
+from .binding import check_binding, payload_types, shape_of
+from .sdl import build_sdl, parse_sdl, read_sdl
 
-
-class ClientErrors(MaskErrors):
-    """Unexpected exceptions become a bare message with INTERNAL_SERVER_ERROR."""
-
-    def __init__(self) -> None:
-        super().__init__(should_mask_error=should_mask_error, error_message="Unexpected error.")
-
-    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
-        masked = super().anonymise_error(error)
-        masked.extensions = {"code": "INTERNAL_SERVER_ERROR"}
-        return masked
-
-
-VALIDATED_DOCUMENTS = 256
-"""Distinct query texts whose validation is kept (least recently used go first)."""
-
-
-def validation_cache(maxsize: int = VALIDATED_DOCUMENTS) -> type[SchemaExtension]:
-    """A validation cache keyed by the query's text and the rules, for one schema.
-
-    strawberry's ValidationCache keys its LRU on the parsed document itself,
-    and graphql-core's AST nodes are frozen dataclasses: every request hashed
-    the whole tree again (about 70 nodes for the caller screen). A string's
-    hash is computed once; the same text is the same document (ParserCache),
-    so it validates the same. A document given already parsed is validated
-    every time.
-    """
-    results: LRUCache[tuple[str, tuple[Any, ...]], list[GraphQLError]] = LRUCache(maxsize)
-
-    class ValidatedByText(SchemaExtension):
-        def on_validate(self) -> Iterator[None]:
-            context = self.execution_context
-            rules = tuple(context.validation_rules)
-            document = context.graphql_document
-            assert document is not None  # parsing comes first
-            key = (context.query, rules) if context.query is not None else None
-            errors = results.get(key) if key is not None else None
-            if errors is None:
-                errors = validate_document(context.schema._schema, document, rules)
-                if key is not None:
-                    results[key] = errors
-            context.pre_execution_errors = errors
-            yield
-
-    return ValidatedByText
-
-
-class CustomerSchema(strawberry.Schema):
-    """The strawberry schema, logging only what an operator must act on.
-
-    Owner failures and bad arguments are expected, already reported to the
-    client and in `extensions.owners`; a traceback for each would drown the
-    one unexpected error in the logs.
-    """
-
-    def process_errors(
-        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
-    ) -> None:
-        for error in errors:
-            if is_expected(error):
-                logger.debug("%s at %s", error.message, error.path)
-            else:
-                logger.error("unexpected error at %s", error.path, exc_info=error.original_error)
+OWNER_DIRECTIVE = "owner"
 
 
 class Graph:
-    """The customer graph bound to one ownership map: schema, map, and read plans.
+    """A graph bound to one ownership map: the executable schema, the map, the read plans.
 
     `plan` may read every field; `plan_for(roles)` compiles (once per role set)
     the plan of what those roles may read.
@@ -110,13 +68,16 @@ class Graph:
 
     def __init__(
         self,
-        schema: strawberry.Schema,
+        schema: GraphQLSchema,
         ownership: Ownership,
-        phone_region: str,
+        document: DocumentNode,
+        phone_region: str | None,
         absent: AbsentPaths | None = None,
     ) -> None:
         self.schema = schema
         self.ownership = ownership
+        self.document = document
+        """The served SDL's document: the SDL file with each field's owner."""
         self.phone_region = phone_region
         self.absent = absent if absent is not None else AbsentPaths()
         """Counts reads of a path the owner's record lacks (a `from:` typo, or drift)."""
@@ -124,65 +85,249 @@ class Graph:
 
     @functools.lru_cache(maxsize=64)  # noqa: B019 - one graph per app, living as long
     def plan_for(self, roles: frozenset[str] | None) -> Plan:
-        return compile_plan(
-            self.schema._schema, self.ownership, self.phone_region, roles, self.absent
-        )
+        return compile_plan(self.schema, self.ownership, self.phone_region, roles, self.absent)
 
     def sdl(self) -> str:
-        return self.schema.as_str() + "\n"
+        """The served SDL: the SDL file's types, each owned field with `@owner`."""
+        return print_ast(self.document) + "\n"
+
+
+def load_graph(
+    sdl: str | Path,
+    ownership: Ownership,
+    *,
+    phone_region: str | None = None,
+    absent: AbsentPaths | None = None,
+) -> Graph:
+    """The graph of the SDL file at `sdl` and `ownership` (see `build_graph`)."""
+    text, path = read_sdl(sdl)
+    return build_graph(text, path, ownership, phone_region=phone_region, absent=absent)
+
+
+def load_files(
+    sdl: str | Path,
+    ownership: str | Path,
+    env: Mapping[str, str],
+    *,
+    phone_region: str | None = None,
+    absent: AbsentPaths | None = None,
+) -> Graph:
+    """The graph of its two files, or `OwnershipError` naming every problem in both at once.
+
+    Each file is read as far as it can be, and what was read of one is
+    checked against the other: a typo in the map and a field missing from
+    the SDL are reported together, each with its file and line.
+    """
+    problems: list[Problem] = []
+    map_path = Path(ownership)
+    model = None
+    try:
+        map_text = map_path.read_text(encoding="utf-8")
+    except OSError as error:
+        reason = error.strerror or str(error)
+        problems.append(Problem(str(map_path), 0, f"cannot read the file: {reason}"))
+    else:
+        model, found = read_ownership(map_text, map_path, env)
+        problems.extend(found)
+    schema = None
+    try:
+        text, path = read_sdl(sdl)
+        schema = build_sdl(parse_sdl(text, path), path)
+    except OwnershipError as error:
+        problems.extend(error.problems)
+    if model is not None and schema is not None:
+        problems.extend(check_binding(schema, model, path))
+    if problems or model is None:
+        raise OwnershipError(problems)
+    return build_graph(text, path, model, phone_region=phone_region, absent=absent)
 
 
 def build_graph(
+    text: str,
+    path: Path,
     ownership: Ownership,
     *,
-    phone_region: str = "IT",
-    extensions: Sequence[type[SchemaExtension]] = (),
+    phone_region: str | None = None,
     absent: AbsentPaths | None = None,
 ) -> Graph:
-    """The executable customer graph, or `OwnershipError` naming every mismatch.
+    """The executable graph, or `OwnershipError` naming every problem in either file.
 
-    `extensions` come first: the service adds its limits and audit there;
-    `absent` hears every read of a path an owner's record lacks (metrics).
+    `phone_region` overrides the map's; `absent` hears every read of a path an
+    owner's record lacks (metrics).
     """
-    schema = CustomerSchema(
-        query=Query,
-        mutation=Mutation,
-        types=ALL_TYPES,
-        # Clients send the same documents again and again (with variables):
-        # parsing and validating each once, not per request, saves CPU.
-        extensions=[
-            *extensions,
-            ParserCache,
-            validation_cache(),
-            OwnersExtension,
-            ClientErrors,
-        ],
-        config=StrawberryConfig(scalar_map=SCALAR_MAP),
-    )
-    problems = check_binding(schema._schema, ownership, COMPOSED_TYPES)
+    document = parse_sdl(text, path)
+    checked = build_sdl(document, path)
+    problems = check_binding(checked, ownership, path)
     if problems:
         raise OwnershipError(problems)
-    _annotate_owners(schema, ownership)
-    return Graph(schema, ownership, phone_region, absent)
+    served = _with_owners(document, ownership)
+    schema = build_sdl(served, path)
+    region = phone_region or ownership.phone_region
+    _wire(schema, ownership)
+    return Graph(schema, ownership, served, region, absent)
 
 
-def _annotate_owners(schema: strawberry.Schema, ownership: Ownership) -> None:
-    """Put `@owner(system:)` on every owned field of this schema, and its owner in the docs.
-
-    The owner comes from the map, not the code, so it is attached to this
-    schema's own copy of each field definition; the type classes are shared
-    by every schema built and stay untouched.
-    """
-    backref = GraphQLCoreConverter.DEFINITION_BACKREF
-    for type_name, entry in ownership.types.items():
-        gql_type = schema._schema.type_map[type_name]
+def _wire(schema: GraphQLSchema, ownership: Ownership) -> None:
+    """Give every field of the schema its resolver, and every custom scalar its kind."""
+    for name, spec in ownership.scalars.items():
+        scalar = schema.type_map[name]
+        assert isinstance(scalar, GraphQLScalarType)
+        scalars.configure(scalar, spec)
+    for entry in ownership.types.values():
+        gql_type = schema.type_map[entry.name]
         assert isinstance(gql_type, GraphQLObjectType)
-        for name, field in entry.fields.items():
-            gql_field = gql_type.fields[name]
-            definition = copy.copy(gql_field.extensions[backref])
-            definition.directives = [*definition.directives, Owner(system=field.owner)]
-            gql_field.extensions = {**gql_field.extensions, backref: definition}
-            note = f"Owner: {field.owner}."
-            gql_field.description = (
-                f"{gql_field.description}\n\n{note}" if gql_field.description else note
-            )
+        if entry.kind is TypeKind.ENTITY:
+            for name, field in entry.fields.items():
+                resolver: Callable[..., Any]
+                if name == entry.key and field.source is None:
+                    resolver = key_value
+                elif field.lookup is not None:
+                    resolver = composed_matches
+                else:
+                    resolver = owned_value
+                gql_type.fields[name].resolve = resolver
+        elif entry.kind is TypeKind.VALUE:
+            for name in entry.fields:
+                gql_type.fields[name].resolve = _record_value(name)
+        else:
+            for name, part in entry.parts.items():
+                gql_type.fields[name].resolve = _part(part.part)
+    query = schema.query_type
+    for name, root in ownership.queries.items():
+        assert query is not None
+        gql_field = query.fields[name]
+        if root.entity is not None:
+            many = _is_list(gql_field.args[root.by].type)
+            gql_field.resolve = entity_root(root, many=many)
+        else:
+            lookup = ownership.lookups[root.lookup or ""]
+            shape = Shape(shape_of(ownership, gql_field.type, lookup.finds))
+            gql_field.resolve = lookup_root(root, lookup, shape, _parts(ownership))
+    mutation_type = schema.mutation_type
+    payloads = payload_types(schema)
+    for name, mutation in ownership.mutations.items():
+        assert mutation_type is not None
+        gql_field = mutation_type.fields[name]
+        input_type = _named(gql_field.args["input"].type)
+        payload = schema.type_map[payloads[name]]
+        assert isinstance(payload, GraphQLObjectType)
+        write = Write(
+            mutation=mutation,
+            input_argument="input",
+            key_argument="idempotencyKey",
+            enums=frozenset(
+                field_name
+                for field_name, field in input_type.fields.items()
+                if isinstance(_named(field.type), GraphQLEnumType)
+            ),
+            payload={
+                field_name: _named(field.type).name for field_name, field in payload.fields.items()
+            },
+        )
+        gql_field.resolve = write_root(write)
+
+
+def _parts(ownership: Ownership) -> dict[str, str]:
+    """The SDL names of the composed types' parts: best, matches, entity."""
+    found: dict[str, str] = {}
+    for entry in ownership.types.values():
+        for name, part in entry.parts.items():
+            if part.part in ("best", "matches", "entity"):
+                found.setdefault(part.part, name)
+    return found
+
+
+def _record_value(name: str) -> Callable[..., Any]:
+    def resolve(record: Any, _info: Any) -> Any:
+        return record.value(name)
+
+    return resolve
+
+
+def _part(part: str) -> Callable[..., Any]:
+    def resolve(composed: Any, _info: Any) -> Any:
+        return getattr(composed, part)
+
+    return resolve
+
+
+def _with_owners(document: DocumentNode, ownership: Ownership) -> DocumentNode:
+    """The SDL document with `@owner(system:)` and an owner note on every owned field."""
+    definitions: list[Any] = []
+    has_directive = False
+    for definition in document.definitions:
+        if (
+            isinstance(definition, DirectiveDefinitionNode)
+            and definition.name.value == OWNER_DIRECTIVE
+        ):
+            has_directive = True
+        if isinstance(definition, ObjectTypeDefinitionNode | ObjectTypeExtensionNode):
+            entry = ownership.types.get(definition.name.value)
+            if entry is not None and entry.kind in (TypeKind.ENTITY, TypeKind.VALUE):
+                fields = tuple(
+                    _owned(node, entry.fields[node.name.value].owner)
+                    if node.name.value in entry.fields
+                    else node
+                    for node in definition.fields or ()
+                )
+                definition = definition.__class__(
+                    **{**{k: getattr(definition, k) for k in definition.keys}, "fields": fields}
+                )
+        definitions.append(definition)
+    if not has_directive:
+        definitions.insert(0, _OWNER_DEFINITION)
+    return DocumentNode(definitions=tuple(definitions))
+
+
+def _owned(node: FieldDefinitionNode, owner: str) -> FieldDefinitionNode:
+    note = f"Owner: {owner}."
+    said = node.description.value if node.description is not None else None
+    description = StringValueNode(value=f"{said}\n\n{note}" if said else note, block=True)
+    directive = ConstDirectiveNode(
+        name=NameNode(value=OWNER_DIRECTIVE),
+        arguments=(
+            ConstArgumentNode(name=NameNode(value="system"), value=StringValueNode(value=owner)),
+        ),
+    )
+    kept = tuple(d for d in node.directives or () if d.name.value != OWNER_DIRECTIVE)
+    return FieldDefinitionNode(
+        description=description,
+        name=node.name,
+        arguments=node.arguments,
+        type=node.type,
+        directives=(*kept, directive),
+        loc=node.loc,
+    )
+
+
+_OWNER_DEFINITION = DirectiveDefinitionNode(
+    description=StringValueNode(
+        value=(
+            "The system that owns this field: its value is read from that system when the "
+            "field is queried, and only that system may change it."
+        ),
+        block=True,
+    ),
+    name=NameNode(value=OWNER_DIRECTIVE),
+    arguments=(
+        InputValueDefinitionNode(
+            name=NameNode(value="system"),
+            type=NonNullTypeNode(type=NamedTypeNode(name=NameNode(value="String"))),
+            directives=(),
+        ),
+    ),
+    repeatable=False,
+    locations=(NameNode(value=DirectiveLocation.FIELD_DEFINITION.name),),
+)
+
+
+def _is_list(gql_type: Any) -> bool:
+    while isinstance(gql_type, GraphQLNonNull):
+        gql_type = gql_type.of_type
+    return isinstance(gql_type, GraphQLList)
+
+
+def _named(gql_type: Any) -> Any:
+    while isinstance(gql_type, GraphQLNonNull | GraphQLList):
+        gql_type = gql_type.of_type
+    return gql_type

@@ -23,25 +23,29 @@ from graphql import (
     GraphQLSchema,
 )
 
+from ownergraph.ownership import FieldOwnership, Ownership, TypeKind
 from ownergraph.sources import ABSENT, Endpoint, EntityConfig, find
 
-from .ownership import FieldOwnership, Ownership
+from .binding import scalar_kind
 
 _PLACEHOLDER = re.compile(r"\{[^}]*\}")
-_SCALAR_TYPES = {
-    "String": {"string"},
-    "ID": {"string", "integer"},
-    "Int": {"integer"},
-    "Float": {"number", "integer"},
-    "Boolean": {"boolean"},
-    "Date": {"string"},
-    "DateTime": {"string"},
+# The JSON types a scalar of each kind (or an ID) may be read from.
+_KIND_TYPES = {
+    "string": {"string"},
+    "id": {"string", "integer"},
+    "int": {"integer"},
+    "float": {"number", "integer"},
+    "boolean": {"boolean"},
+    "decimal": {"string", "number", "integer"},
+    "datetime": {"string"},
+    "date": {"string"},
 }
 _FORMAT_TYPES = {
     "cents": {"integer"},
     "decimal": {"string", "number", "integer"},
     "epoch": {"integer", "number"},
     "iso": {"string"},
+    "date": {"string"},
     "e164": {"string"},
 }
 
@@ -96,7 +100,7 @@ class _Compare:
                     "the endpoint is gone",
                 )
         for entry in self.ownership.types.values():
-            if entry.owner is not None:
+            if entry.kind is not TypeKind.ENTITY:
                 continue
             gql_type = self.schema.type_map[entry.name]
             assert isinstance(gql_type, GraphQLObjectType)
@@ -110,10 +114,11 @@ class _Compare:
 
     def check(self, field: FieldOwnership, gql_type: Any, record: Any) -> Iterator[Drift]:
         named = _named(gql_type)
+        link = _is_link(self.ownership, named)
         path = (
             field.source
             if field.source is not None
-            else (() if isinstance(named, GraphQLObjectType) else (field.name,))
+            else (() if isinstance(named, GraphQLObjectType) and not link else (field.name,))
         )
         where = field.coordinate
         mapped = ".".join(path) or "(the whole record)"
@@ -130,6 +135,8 @@ class _Compare:
         if value is None:
             yield Drift(field.owner, where, mapped, "is no longer a list")
             return
+        if link:
+            return  # the keys of another entity, checked with that entity's owner
         if isinstance(named, GraphQLObjectType):
             target = self.ownership.types.get(named.name)
             for child in target.fields.values() if target else ():
@@ -151,7 +158,8 @@ class _Compare:
         if isinstance(named, GraphQLEnumType):
             return {"string"}
         if isinstance(named, GraphQLScalarType):
-            return _SCALAR_TYPES.get(named.name, set())
+            kind = "id" if named.name == "ID" else scalar_kind(self.ownership, named.name)
+            return _KIND_TYPES.get(kind or "", set())
         return set()
 
     # -- OpenAPI --------------------------------------------------------------
@@ -249,6 +257,12 @@ class _Compare:
         return node
 
 
+def _is_link(ownership: Ownership, named: Any) -> bool:
+    """Whether a field returning `named` reads the keys of another entity type."""
+    entry = ownership.types.get(getattr(named, "name", ""))
+    return entry is not None and entry.kind is TypeKind.ENTITY
+
+
 def _strip(gql_type: Any) -> Any:
     return gql_type.of_type if isinstance(gql_type, GraphQLNonNull) else gql_type
 
@@ -291,7 +305,7 @@ class _Sample:
     def drifts(self) -> Iterator[Drift]:
         reported: set[tuple[str, str]] = set()
         for entry in self.ownership.types.values():
-            if entry.owner is not None:
+            if entry.kind is not TypeKind.ENTITY:
                 continue
             gql_type = self.schema.type_map[entry.name]
             assert isinstance(gql_type, GraphQLObjectType)
@@ -323,10 +337,11 @@ class _Sample:
 
     def check(self, field: FieldOwnership, gql_type: Any, record: Any) -> Iterator[Drift]:
         named = _named(gql_type)
+        link = _is_link(self.ownership, named)
         path = (
             field.source
             if field.source is not None
-            else (() if isinstance(named, GraphQLObjectType) else (field.name,))
+            else (() if isinstance(named, GraphQLObjectType) and not link else (field.name,))
         )
         value = find(record, path) if path else record
         if value is ABSENT:
@@ -337,7 +352,7 @@ class _Sample:
                 f"absent from the record of {self.key}",
             )
             return
-        if not isinstance(named, GraphQLObjectType) or value is None:
+        if not isinstance(named, GraphQLObjectType) or value is None or link:
             return
         if isinstance(value, list):
             if not value:

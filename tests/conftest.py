@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from ownergraph.demo import ensure_seeded
+from ownergraph.ownership import Ownership, load_ownership
+from ownergraph.schema import Graph, load_graph
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,3 +35,21 @@ def demo_data(seeded: tuple[Path, Path]) -> Path:
 def pristine_data(seeded: tuple[Path, Path]) -> Path:
     """The same databases as seeded, that no test writes to: for checks of the seed itself."""
     return seeded[1]
+
+
+SHIPPED_SDL = ROOT / "schema" / "customers.graphql"
+"""The shipped graph's SDL file."""
+SHIPPED_MAP = ROOT / "ownership.yaml"
+"""The shipped graph's ownership map."""
+
+
+def shipped_graph(ownership: Ownership | None = None) -> Graph:
+    """The shipped graph: its SDL, with the shipped map or `ownership`."""
+    return load_graph(SHIPPED_SDL, ownership or load_ownership(SHIPPED_MAP))
+
+
+def sample_query() -> str:
+    """The query GraphiQL opens with in the demo (the map's `sample:`)."""
+    sample = load_ownership(SHIPPED_MAP).sample
+    assert sample is not None
+    return sample

@@ -20,12 +20,14 @@ BASE = ROOT / "deploy" / "kubernetes"
 Manifest = dict[str, Any]
 
 
-def test_the_base_carries_the_shipped_map_unchanged() -> None:
-    """kustomize loads nothing from outside the base, so the base holds a copy of the map."""
-    copy = BASE / "graph" / "ownership.yaml"
-    assert copy.read_bytes() == (ROOT / "ownership.yaml").read_bytes(), (
-        f"{copy.relative_to(ROOT)} differs from ownership.yaml: "
-        "cp ownership.yaml deploy/kubernetes/graph/ and commit both"
+@pytest.mark.parametrize("shipped", ["ownership.yaml", "schema/customers.graphql"])
+def test_the_base_carries_the_shipped_graph_unchanged(shipped: str) -> None:
+    """kustomize loads nothing from outside the base, so the base holds copies of the graph."""
+    original = ROOT / shipped
+    copy = BASE / "graph" / original.name
+    assert copy.read_bytes() == original.read_bytes(), (
+        f"{copy.relative_to(ROOT)} differs from {shipped}: "
+        f"cp {shipped} deploy/kubernetes/graph/ and commit both"
     )
 
 
@@ -82,6 +84,7 @@ def test_the_build_holds_the_deployment_service_and_config_maps(
     }
     graph = built["ConfigMap/ownergraph-graph"]["data"]
     assert graph["ownership.yaml"] == (ROOT / "ownership.yaml").read_text()
+    assert graph["customers.graphql"] == (ROOT / "schema" / "customers.graphql").read_text()
     settings_map = built["ConfigMap/ownergraph-settings"]["metadata"]["name"]
     env_from = [
         source.get("configMapRef", {}).get("name") for source in _container(built)["envFrom"]
@@ -103,9 +106,10 @@ def test_the_graph_is_mounted_where_the_gateway_reads_it(built: dict[str, Manife
     assert set(volume["configMap"]) == {"name"}
     [mount] = [m for m in container["volumeMounts"] if m["name"] == volume["name"]]
     assert "subPath" not in mount and mount.get("readOnly") is True
-    ownership = PurePosixPath(_env(container)["OWNERGRAPH_OWNERSHIP"])
-    assert ownership.parent == PurePosixPath(mount["mountPath"])
-    assert ownership.name in graph_map["data"]
+    for variable in ("OWNERGRAPH_SCHEMA", "OWNERGRAPH_OWNERSHIP"):
+        path = PurePosixPath(_env(container)[variable])
+        assert path.parent == PurePosixPath(mount["mountPath"])
+        assert path.name in graph_map["data"]
 
 
 def test_probes_and_scrapes_use_the_metrics_port(built: dict[str, Manifest]) -> None:

@@ -102,7 +102,7 @@ def test_limits_on_lists_are_clear_and_cost_no_owner_call(
     body = query(gateway, HUNDRED, {"ids": [*IDS, "C00101"]})
     [error] = body["errors"]
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
-    assert "at most 100 ids" in error["message"]
+    assert "at most 100 keys" in error["message"]
     assert all(s["requests"] == 0 for s in owner_stats.stats().values())
 
     body = query(gateway, '{ customer(id: "C00001") { displayName tickets(first: 500) { id } } }')

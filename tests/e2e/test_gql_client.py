@@ -18,7 +18,10 @@ from gql.client import SyncClientSession
 from gql.transport.httpx import HTTPXTransport
 from graphql import GraphQLError, GraphQLSchema
 
-from ownergraph.graphiql import SAMPLE_QUERY
+from ..conftest import sample_query
+
+SAMPLE_QUERY = sample_query()
+
 
 SCREEN = """query Screen($phone: String!) {
   customerByPhone(phone: $phone) {

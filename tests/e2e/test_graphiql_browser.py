@@ -19,9 +19,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Request, sync_playwright
 
-from ownergraph.graphiql import SAMPLE_QUERY
-
+from ..conftest import sample_query
 from .conftest import query
+
+SAMPLE_QUERY = sample_query()
 
 CHROMIUM = Path("/usr/bin/chromium")
 SKIP = "OWNERGRAPH_SKIP_BROWSER"

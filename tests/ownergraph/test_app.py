@@ -17,7 +17,7 @@ from starlette.routing import Mount
 
 from ownergraph import Settings, SettingsError, create_app
 from ownergraph.demo import SYSTEMS, create_owner_app
-from ownergraph.schema import OwnershipError
+from ownergraph.ownership import OwnershipError
 from ownergraph.settings import DEMO
 
 ROOT = Path(__file__).resolve().parents[2]

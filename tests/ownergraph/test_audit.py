@@ -15,8 +15,8 @@ from graphql import parse
 from ownergraph import Settings, create_app
 from ownergraph.audit import requested
 from ownergraph.demo import SYSTEMS, create_owner_app
-from ownergraph.schema import build_graph, load_ownership
 
+from ..conftest import shipped_graph
 from ..documents import fan_out
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -132,9 +132,9 @@ async def test_anonymous_requests_are_audited_too(demo_data: Path, tmp_path: Pat
 
 
 def test_the_fields_of_a_fan_out_of_fragments_are_found_in_one_walk() -> None:
-    graph = build_graph(load_ownership(ROOT / "ownership.yaml"))
+    graph = shipped_graph()
     document = parse(fan_out(30, 3))
-    coordinates = requested(graph.schema._schema, document, None)
+    coordinates = requested(graph.schema, document, None)
     assert coordinates.found == {"Query.customer", "Customer.displayName"}
     # One visit per field written in the text, none per spread.
     assert coordinates.visited == 2

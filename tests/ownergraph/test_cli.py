@@ -26,10 +26,10 @@ def test_check_lists_every_problem_and_fails(
     )
     assert main(["check", "--ownership", str(bad)]) == 1
     err = capsys.readouterr().err
-    assert "4 problems in the ownership map" in err
+    assert "4 problems in the graph" in err
     assert f"{bad}:" in err
     assert "unknown system 'helpdsk' (did you mean 'helpdesk'?)" in err
-    assert "timeout is not a duration: 'fast'" in err
+    assert "defaults.timeout: not a duration: 'fast'" in err
 
 
 def test_schema_prints_the_committed_sdl(capsys: pytest.CaptureFixture[str]) -> None:

@@ -18,7 +18,7 @@ from ownergraph import Settings, create_app
 from ownergraph.graphiql import (
     BUNDLE_DIR,
     CONTENT_SECURITY_POLICY,
-    SAMPLE_QUERY,
+    DEFAULT_SAMPLE,
     GraphiQLBundle,
     GraphiQLBundleMissing,
     graphiql_html,
@@ -101,7 +101,7 @@ def test_the_committed_bundle_is_complete(bundle: GraphiQLBundle) -> None:
 
 
 def test_the_page_loads_only_same_origin_files(bundle: GraphiQLBundle) -> None:
-    html = graphiql_html(bundle, SAMPLE_QUERY, AGENT)
+    html = graphiql_html(bundle, DEFAULT_SAMPLE, AGENT)
     page = Page(html)
     assert "https://" not in html and "http://" not in html
     assert f"graphiql/static/{bundle.script}" in page.urls
@@ -115,10 +115,10 @@ def test_the_page_loads_only_same_origin_files(bundle: GraphiQLBundle) -> None:
 
 
 def test_the_page_opens_on_the_sample_query_with_the_demo_key(bundle: GraphiQLBundle) -> None:
-    page = Page(graphiql_html(bundle, SAMPLE_QUERY, AGENT))
+    page = Page(graphiql_html(bundle, DEFAULT_SAMPLE, AGENT))
     assert page.config is not None
-    assert json.loads(page.config) == {"query": SAMPLE_QUERY, "headers": AGENT}
-    plain = Page(graphiql_html(bundle, SAMPLE_QUERY))
+    assert json.loads(page.config) == {"query": DEFAULT_SAMPLE, "headers": AGENT}
+    plain = Page(graphiql_html(bundle, DEFAULT_SAMPLE))
     assert plain.config is not None
     assert json.loads(plain.config)["headers"] is None
 

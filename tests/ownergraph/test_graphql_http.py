@@ -5,18 +5,16 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, NewType
+from typing import Any
 
 import httpx
 import pytest
-import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLScalarType, GraphQLSchema, build_schema
 from starlette.requests import Request
 from starlette.types import Message
-from strawberry.extensions import SchemaExtension
-from strawberry.schema.config import StrawberryConfig
 
 from ownergraph.errors import Unauthenticated
+from ownergraph.execution import Executor, Operation
 from ownergraph.graphql_http import GRAPHQL_RESPONSE_JSON, JSON, GraphQLEndpoint, negotiate
 
 GRAPHQL_CT = "application/graphql-response+json; charset=utf-8"
@@ -26,48 +24,54 @@ GRAPHIQL = "<!doctype html><title>GraphiQL</title>"
 _CONTENT_TYPE = {JSON: JSON_CT, GRAPHQL_RESPONSE_JSON: GRAPHQL_CT}
 
 
-@strawberry.type
-class Query:
-    @strawberry.field
-    def hello(self, name: str = "world") -> str:
-        return f"Hello, {name}!"
-
-    @strawberry.field
-    def help(self) -> str:
-        return "Ask an owner."
-
-    @strawberry.field
-    def broken(self) -> str | None:
-        raise ValueError("the owner did not answer")
-
-    @strawberry.field
-    def crash(self) -> str:
-        raise ValueError("a non-null field failed")
+SDL = """
+type Query {
+  hello(name: String = "world"): String!
+  help: String!
+  broken: String
+  crash: String!
+}
+type Mutation { bump: Int! }
+type Subscription { ticks: Int }
+"""
 
 
-@strawberry.type
-class Mutation:
-    @strawberry.mutation
-    def bump(self, info: strawberry.Info[dict[str, Any], None]) -> int:
-        info.context["bumps"].append(1)
-        return len(info.context["bumps"])
+def _fail(message: str) -> Any:
+    def resolve(*_args: Any) -> Any:
+        raise ValueError(message)
+
+    return resolve
 
 
-@strawberry.type
-class Subscription:
-    @strawberry.subscription
-    async def ticks(self) -> AsyncIterator[int]:
-        yield 1
+def _refuse(message: str) -> Any:
+    """A field failing with an error written for clients (an owner's), which is kept."""
+
+    def resolve(*_args: Any) -> Any:
+        raise GraphQLError(message)
+
+    return resolve
 
 
-class Served(SchemaExtension):
-    def get_results(self) -> dict[str, Any]:
-        return {"served": True}
+def _bump(_source: Any, info: Any) -> int:
+    info.context["bumps"].append(1)
+    return len(info.context["bumps"])
 
 
-SCHEMA = strawberry.Schema(
-    query=Query, mutation=Mutation, subscription=Subscription, extensions=[Served]
-)
+def _schema() -> GraphQLSchema:
+    schema = build_schema(SDL)
+    assert schema.query_type is not None and schema.mutation_type is not None
+    query = schema.query_type.fields
+    query["hello"].resolve = lambda _source, _info, name="world": f"Hello, {name}!"
+    query["help"].resolve = lambda _source, _info: "Ask an owner."
+    query["broken"].resolve = _refuse("the owner did not answer")
+    query["crash"].resolve = _fail("a non-null field failed")
+    schema.mutation_type.fields["bump"].resolve = _bump
+    return schema
+
+
+SCHEMA = Executor(_schema())
+SERVED = {"owners": {}}
+"""What every answer carries: no owner was asked by this schema."""
 
 
 class Contexts:
@@ -169,7 +173,7 @@ async def test_a_query_is_answered_in_the_negotiated_type(
     assert response.status_code == 200
     assert response.headers["content-type"] == content_type
     assert response.headers["vary"] == "Accept"
-    assert response.json() == {"data": {"hello": "Hello, Ada!"}, "extensions": {"served": True}}
+    assert response.json() == {"data": {"hello": "Hello, Ada!"}, "extensions": SERVED}
 
 
 async def test_an_accept_header_allowing_neither_type_is_406() -> None:
@@ -511,8 +515,6 @@ async def test_get_runs_a_query_when_enabled(accept: str | None, content_type: s
     [
         {"query": "mutation { bump }"},
         {"query": "query Q { help } mutation M { bump }", "operationName": "M"},
-        # Strawberry runs the first operation when none is named.
-        {"query": "mutation M { bump } query Q { help }"},
         {"query": "subscription { ticks }"},
     ],
 )
@@ -523,6 +525,15 @@ async def test_get_refuses_a_mutation_with_405(params: dict[str, str]) -> None:
     assert response.status_code == 405
     assert response.headers["allow"] == "POST"
     assert error_code(response) == "METHOD_NOT_ALLOWED"
+    assert contexts.bumps == []
+
+
+async def test_get_runs_nothing_of_several_operations_none_named() -> None:
+    contexts = Contexts()
+    params = {"query": "mutation M { bump } query Q { help }"}
+    async with client_for(GraphQLEndpoint(SCHEMA, contexts, allow_get=True)) as client:
+        response = await client.get("/graphql", params=params)
+    assert "Cannot tell which operation to run" in response.json()["errors"][0]["message"]
     assert contexts.bumps == []
 
 
@@ -679,47 +690,50 @@ async def test_hide_suggestions_strips_did_you_mean(query: str) -> None:
 # Results the encoder cannot write as they are
 
 BEYOND_64_BITS = 2**64  # orjson writes integers from -2**63 to 2**64 - 1 only
-Unbounded = NewType("Unbounded", int)
-SCALARS = StrawberryConfig(
-    scalar_map={Unbounded: strawberry.scalar(name="Unbounded", serialize=lambda value: value)}
-)
+OUTSIZED = """
+scalar Unbounded
+type Query { huge: Unbounded  costly: String  fine: String! }
+"""
 
 
-@strawberry.type
-class Outsized:
-    @strawberry.field
-    def huge(self) -> Unbounded:
-        return Unbounded(BEYOND_64_BITS)
+def _outsized() -> GraphQLSchema:
+    schema = build_schema(OUTSIZED)
+    unbounded = schema.type_map["Unbounded"]
+    assert isinstance(unbounded, GraphQLScalarType) and schema.query_type is not None
+    unbounded.serialize = unbounded.coerce_output_value = lambda value: value  # type: ignore[method-assign,assignment]
 
-    @strawberry.field
-    def costly(self) -> str | None:
+    def costly(*_args: Any) -> Any:
         raise GraphQLError("Too costly.", extensions={"code": "BAD_USER_INPUT", "value": -(2**70)})
 
-    @strawberry.field
-    def fine(self) -> str:
-        return "fine"
+    fields = schema.query_type.fields
+    fields["huge"].resolve = lambda *_args: BEYOND_64_BITS
+    fields["costly"].resolve = costly
+    fields["fine"].resolve = lambda *_args: "fine"
+    return schema
 
 
-def results(value: Any) -> type[SchemaExtension]:
-    class Results(SchemaExtension):
-        def get_results(self) -> dict[str, Any]:
-            return {"carried": value}
+class Carrying(Executor):
+    """An executor adding `value` to every answer's extensions, as a hook of ours might."""
 
-    return Results
+    def __init__(self, schema: GraphQLSchema, value: Any) -> None:
+        super().__init__(schema)
+        self.value = value
+
+    def response(self, operation: Operation) -> dict[str, Any]:
+        body = super().response(operation)
+        body["extensions"] = {"carried": self.value}
+        return body
 
 
-async def post_to(schema: strawberry.Schema, query: str, accept: str = JSON) -> httpx.Response:
-    async with client_for(GraphQLEndpoint(schema, Contexts())) as client:
+async def post_to(executor: Executor, query: str, accept: str = JSON) -> httpx.Response:
+    async with client_for(GraphQLEndpoint(executor, Contexts())) as client:
         return await client.post("/graphql", json={"query": query}, headers={"Accept": accept})
 
 
 async def test_an_integer_beyond_64_bits_is_written_as_a_string_wherever_it_is(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    schema = strawberry.Schema(
-        query=Outsized, extensions=[results([1, BEYOND_64_BITS])], config=SCALARS
-    )
-    response = await post_to(schema, "{ huge costly fine }")
+    response = await post_to(Carrying(_outsized(), [1, BEYOND_64_BITS]), "{ huge costly fine }")
     assert response.status_code == 200
     assert response.headers["content-type"] == JSON_CT
     payload = response.json()
@@ -745,8 +759,7 @@ async def test_an_integer_beyond_64_bits_is_written_as_a_string_wherever_it_is(
 async def test_a_result_that_cannot_be_encoded_is_a_graphql_error(
     caplog: pytest.LogCaptureFixture, query: str, accept: str, status: int, executed: bool
 ) -> None:
-    schema = strawberry.Schema(query=Outsized, extensions=[results(object())], config=SCALARS)
-    response = await post_to(schema, query, accept)
+    response = await post_to(Carrying(_outsized(), object()), query, accept)
     assert response.status_code == status
     assert response.headers["content-type"] == _CONTENT_TYPE[accept]
     error = {

@@ -20,8 +20,9 @@ from ownergraph import Settings, create_app
 from ownergraph.demo import SYSTEMS, create_owner_app
 from ownergraph.graphql_http import GRAPHQL_RESPONSE_JSON
 from ownergraph.limits import OWNER_FIELD_COST, SATURATED, Limits, Walk, owner_backed
-from ownergraph.schema import build_graph, load_ownership
+from ownergraph.ownership import load_ownership
 
+from ..conftest import shipped_graph
 from ..documents import fan_out, selection_nodes
 from .test_permissions import Counting
 
@@ -212,7 +213,7 @@ async def test_body_size(client: httpx.AsyncClient) -> None:
 
 
 OWNERSHIP = load_ownership(ROOT / "ownership.yaml")
-SCHEMA = build_graph(OWNERSHIP).schema._schema
+SCHEMA = shipped_graph(OWNERSHIP).schema
 
 
 @pytest.mark.parametrize("spreads", [2, 3])

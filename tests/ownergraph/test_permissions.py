@@ -21,7 +21,9 @@ from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType
 from ownergraph import Settings, create_app
 from ownergraph.auth import DEMO_KEYS
 from ownergraph.demo import SYSTEMS, create_owner_app
-from ownergraph.schema import FieldOwnership, load_ownership
+from ownergraph.ownership import FieldOwnership, load_ownership
+
+from ..conftest import shipped_graph
 
 ROOT = Path(__file__).resolve().parents[2]
 OWNERSHIP = load_ownership(ROOT / "ownership.yaml")
@@ -80,9 +82,8 @@ def selection(field: FieldOwnership) -> str:
 
 @functools.cache
 def _graph_types() -> dict[str, GraphQLObjectType]:
-    from ownergraph.schema import build_graph
 
-    schema = build_graph(OWNERSHIP).schema._schema
+    schema = shipped_graph(OWNERSHIP).schema
     return {name: t for name, t in schema.type_map.items() if isinstance(t, GraphQLObjectType)}
 
 

@@ -9,11 +9,12 @@ from pathlib import Path
 import httpx
 
 from ownergraph.resolvers import Context, Gateway, RecordCache
-from ownergraph.schema import build_graph, load_ownership
 from ownergraph.sources import open_source
 
+from ..conftest import shipped_graph
+
 ROOT = Path(__file__).resolve().parents[2]
-GRAPH = build_graph(load_ownership(ROOT / "ownership.yaml"))
+GRAPH = shipped_graph()
 
 
 class Clock:

@@ -14,7 +14,7 @@ def test_owners_agreeing_on_one_customer_make_one_surer_match() -> None:
             Evidence("contactcenter", "caller_number", 0.35, ("C1",)),
         ]
     )
-    assert match.customer_id == "C1"
+    assert match.key == "C1"
     assert match.matched_by == (
         "contactcenter.caller_number",
         "crm.phone",
@@ -26,7 +26,7 @@ def test_owners_agreeing_on_one_customer_make_one_surer_match() -> None:
 
 def test_two_records_sharing_a_number_are_two_weaker_matches_and_no_best() -> None:
     matches = merge([Evidence("crm", "phone", 0.6, ("C1", "C2"))])
-    assert [m.customer_id for m in matches] == ["C1", "C2"]
+    assert [m.key for m in matches] == ["C1", "C2"]
     assert all(m.confidence == pytest.approx(0.3) for m in matches)
     assert best(matches) is None
 
@@ -38,7 +38,7 @@ def test_another_owners_word_breaks_the_tie() -> None:
             Evidence("helpdesk", "requester_phone", 0.35, ("C2",)),
         ]
     )
-    assert [m.customer_id for m in matches] == ["C2", "C1"]
+    assert [m.key for m in matches] == ["C2", "C1"]
     assert matches[0].confidence == pytest.approx(1 - 0.7 * 0.65)
     # Clearly ahead now, while the agent still sees the other record in the matches.
     assert best(matches) == matches[0]
@@ -46,7 +46,7 @@ def test_another_owners_word_breaks_the_tie() -> None:
 
 def test_a_single_weak_owner_is_not_enough_for_best() -> None:
     matches = merge([Evidence("helpdesk", "requester_phone", 0.35, ("C9",))])
-    assert [m.customer_id for m in matches] == ["C9"]
+    assert [m.key for m in matches] == ["C9"]
     assert best(matches) is None
 
 

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from ownergraph.resolvers import Record
-from ownergraph.schema import build_graph, load_ownership
-from ownergraph.schema.types import Channel, InvoiceStatus
 from ownergraph.sources import OwnerBadResponse
 
+from ..conftest import shipped_graph
+
 ROOT = Path(__file__).resolve().parents[2]
-PLAN = build_graph(load_ownership(ROOT / "ownership.yaml")).plan
+PLAN = shipped_graph().plan
 
 
 def value(field: str, record: object) -> object:
@@ -53,16 +53,16 @@ def test_cents_become_exact_money() -> None:
         "credit", {"credit_limit_cents": 500000, "balance_cents": 12345, "currency": "EUR"}
     )
     assert isinstance(credit, Record)
-    assert credit.credit_limit == Decimal("5000.00")
-    assert credit.balance == Decimal("123.45")
-    assert credit.overdue is None
-    assert credit.currency == "EUR"
+    assert credit.value("creditLimit") == Decimal("5000.00")
+    assert credit.value("balance") == Decimal("123.45")
+    assert credit.value("overdue") is None
+    assert credit.value("currency") == "EUR"
 
 
 def test_a_value_of_the_wrong_kind_names_the_field_not_the_value() -> None:
     credit = value("credit", {"balance_cents": "12.34"})
     with pytest.raises(OwnerBadResponse) as caught:
-        _ = credit.balance  # type: ignore[union-attr]
+        credit.value("balance")  # type: ignore[union-attr]
     assert "CreditStatus.balance should be a whole number of cents, got a str" in str(caught.value)
     assert "12.34" not in str(caught.value)
     assert caught.value.extensions == {"code": "OWNER_BAD_RESPONSE", "owner": "erp"}
@@ -78,22 +78,22 @@ def test_one_to_many_records_become_a_list_of_values() -> None:
     )
     assert isinstance(invoices, list)
     first, second = invoices
-    assert (first.number, first.status, first.issued_on) == (
+    assert (first.value("number"), first.value("status"), first.value("issuedOn")) == (
         "INV-1",
-        InvoiceStatus.UNPAID.value,
+        "UNPAID",
         date(2026, 1, 2),
     )
-    assert second.status == InvoiceStatus.PAID.value
-    assert second.paid_at == datetime(2026, 2, 3, 10, tzinfo=UTC)
+    assert second.value("status") == "PAID"
+    assert second.value("paidAt") == datetime(2026, 2, 3, 10, tzinfo=UTC)
 
 
 def test_enum_values_follow_the_map_and_unknown_ones_are_named() -> None:
     [interaction] = value("interactions", [{"channel": "voice", "started_at": 1714567890}])
-    assert interaction.channel == Channel.PHONE.value
-    assert interaction.at == datetime(2024, 5, 1, 12, 51, 30, tzinfo=UTC)
+    assert interaction.value("channel") == "PHONE"
+    assert interaction.value("at") == datetime(2024, 5, 1, 12, 51, 30, tzinfo=UTC)
     [bad] = value("interactions", [{"channel": "pigeon"}])
     with pytest.raises(OwnerBadResponse, match=r"Interaction\.channel should be one of"):
-        _ = bad.channel
+        bad.value("channel")
 
 
 def test_a_list_field_that_is_not_a_list_is_a_bad_response() -> None:
@@ -105,13 +105,13 @@ def test_arguments_reach_the_owner_in_its_own_words() -> None:
     from ownergraph.resolvers.owned import params_for
 
     interactions = PLAN.field("Customer", "interactions")
-    assert params_for(interactions, {"channel": Channel.PHONE, "first": 5}) == (
+    assert params_for(interactions, {"channel": "PHONE", "first": 5}) == (
         ("channel", "voice"),
         ("limit", 5),
     )
     assert params_for(interactions, {"channel": "PHONE"}) == (("channel", "voice"), ("limit", 20))
     invoices = PLAN.field("Customer", "invoices")
-    assert params_for(invoices, {"status": InvoiceStatus.UNPAID, "first": 3}) == (
+    assert params_for(invoices, {"status": "UNPAID", "first": 3}) == (
         ("limit", 3),
         ("status", "unpaid"),
     )
@@ -132,5 +132,5 @@ def test_an_enum_value_the_owner_does_not_know_is_refused_before_asking() -> Non
     from ownergraph.resolvers.owned import params_for
 
     with pytest.raises(BadUserInput, match="contactcenter has no WEB values") as caught:
-        params_for(PLAN.field("Customer", "interactions"), {"channel": Channel.WEB})
+        params_for(PLAN.field("Customer", "interactions"), {"channel": "WEB"})
     assert caught.value.extensions == {"code": "BAD_USER_INPUT", "argument": "channel"}

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from ownergraph.schema import OwnershipError, load_ownership, parse_ownership
+from ownergraph.ownership import OwnershipError, load_ownership, parse_ownership
 
 SHIPPED = Path(__file__).resolve().parents[2] / "ownership.yaml"
 
@@ -74,7 +74,7 @@ def test_an_unknown_system_is_named_with_a_suggestion() -> None:
 
 def test_an_unknown_key_is_named_with_a_suggestion() -> None:
     [problem] = problems_of(MINIMAL.replace("timeout: 800ms", "timout: 800ms"))
-    assert problem == "map.yaml:6: system 'crm': unknown key 'timout' (did you mean 'timeout'?)"
+    assert problem == "map.yaml:6: systems.crm: unknown key 'timout' (did you mean 'timeout'?)"
 
 
 def test_an_unknown_entity_is_named() -> None:
@@ -87,7 +87,9 @@ def test_a_field_without_owner_is_rejected() -> None:
     [problem] = problems_of(
         MINIMAL.replace("{owner: crm, entity: customer, read: [agent]}", "{entity: customer}")
     )
-    assert problem == "map.yaml:15: Customer.id: 'owner' is missing"
+    assert problem == (
+        "map.yaml:15: Customer.id: 'owner' is missing (name the system that owns it)"
+    )
 
 
 def test_a_key_given_twice_is_rejected() -> None:
@@ -104,8 +106,10 @@ def test_an_unknown_role_is_rejected() -> None:
 def test_bad_numbers_and_durations_are_named() -> None:
     text = MINIMAL.replace("timeout: 800ms", "timeout: soon\n    max_batch: 0")
     problems = problems_of(text)
-    assert any("timeout is not a duration: 'soon'" in p for p in problems)
-    assert any("max_batch must be a whole number of at least 1, not 0" in p for p in problems)
+    assert any("systems.crm.timeout: not a duration: 'soon'" in p for p in problems)
+    assert any(
+        "systems.crm.max_batch must be a whole number of at least 1, not 0" in p for p in problems
+    )
 
 
 def with_breaker(settings: str) -> str:
@@ -130,22 +134,22 @@ def test_the_shipped_map_opens_its_breakers_briefly_first() -> None:
     [
         (
             "{open_first: 10s, open_for: 5s}",
-            "map.yaml:7: system 'crm': breaker: open_first '10s' is longer than open_for (5s), "
+            "map.yaml:7: systems.crm.breaker: open_first '10s' is longer than open_for (5s), "
             "the longest the breaker stays open (make it at most 5s, or raise open_for)",
         ),
         (
             "{open_first: 2s, open_for: 500ms}",
-            "map.yaml:7: system 'crm': breaker: open_first '2s' is longer than open_for (0.5s), "
+            "map.yaml:7: systems.crm.breaker: open_first '2s' is longer than open_for (0.5s), "
             "the longest the breaker stays open (make it at most 0.5s, or raise open_for)",
         ),
         (
             "{open_first: 0}",
-            "map.yaml:7: system 'crm': breaker: open_first must be more than 0 "
-            "(write e.g. 500ms; it doubles with each failed probe)",
+            "map.yaml:7: systems.crm.breaker: open_first must be more than 0 "
+            "(write e.g. 250ms; it doubles with each probe that hung)",
         ),
         (
             "{open_first: soon}",
-            "map.yaml:7: system 'crm': breaker: open_first is not a duration: 'soon' "
+            "map.yaml:7: systems.crm.breaker.open_first: not a duration: 'soon' "
             "(write e.g. 800ms, 2s, 5m or 30)",
         ),
     ],
