@@ -79,9 +79,10 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
-## schema: rewrite schema/schema.graphql from the code and ownership.yaml
+## schema: rewrite the served SDL of the shipped graph and the map's JSON Schema
 schema: $(STAMP)
 	$(BIN)/ownergraph schema > schema/schema.graphql
+	$(BIN)/ownergraph schema --json-schema > ownergraph/ownership/ownership.schema.json
 
 ## graphiql: rebuild ownergraph/static/graphiql/ from web/graphiql (needs Node and npm; the result is committed)
 graphiql:

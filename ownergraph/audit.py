@@ -3,7 +3,7 @@
 Each line: when, which client with which roles, the operation's name and the
 SHA-256 of its document, the field coordinates it asked for (`Type.field`)
 with the decision on each (allowed or denied), the entities it touched as
-pseudonyms (an HMAC of the id, so lines about one customer can be linked by
+pseudonyms (an HMAC of the key, so lines about one entity can be linked by
 whoever holds the key, and by no one else), the owners called and the outcome.
 """
 
@@ -40,7 +40,7 @@ from .execution import Hook, Operation
 
 
 class AuditLog:
-    """Where audit lines go, and the key that makes customer ids pseudonymous."""
+    """Where audit lines go, and the key that makes entity keys pseudonymous."""
 
     def __init__(self, key: bytes, stream: IO[str] | None = None, path: Path | None = None):
         self._key = key
@@ -64,8 +64,8 @@ class AuditLog:
         path.open("a", encoding="utf-8").close()  # fail at start-up if it cannot be written
         return cls(secret, path=path)
 
-    def pseudonym(self, customer_id: str) -> str:
-        return hmac.new(self._key, customer_id.encode(), hashlib.sha256).hexdigest()[:20]
+    def pseudonym(self, key: str) -> str:
+        return hmac.new(self._key, key.encode(), hashlib.sha256).hexdigest()[:20]
 
     def write(self, entry: dict[str, Any]) -> None:
         line = json.dumps(entry, separators=(",", ":"), sort_keys=True) + "\n"
@@ -110,7 +110,7 @@ def _entry(
         "document": hashlib.sha256(operation.query.encode()).hexdigest(),
         "fields": fields,
         "denied": sorted(f for f in fields if not _readable(ownership, f, roles)),
-        "customers": sorted(log.pseudonym(i) for i in context.entities)
+        "entities": sorted(log.pseudonym(i) for i in context.entities)
         if isinstance(context, Context)
         else [],
         "owners": sorted(

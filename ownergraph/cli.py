@@ -61,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
         "owners", help=f"start the demo owners alone: {', '.join(SYSTEMS)}"
     )
     owners.add_argument("--host", default="127.0.0.1")
-    _owner_options(owners, base_port_help="port of crm; the others follow (default 8101)")
+    _owner_options(owners, base_port_help=f"port of {SYSTEMS[0]}; the others follow (default 8101)")
     owners.set_defaults(run=_owners)
 
     serve = commands.add_parser("serve", help="start the gateway alone, over any graph")

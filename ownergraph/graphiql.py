@@ -1,6 +1,6 @@
 """The GraphiQL page, with its JavaScript and CSS served by the gateway itself.
 
-Customer-data networks are often closed, so the page loads nothing from a CDN:
+Company networks are often closed, so the page loads nothing from a CDN:
 its bundle is built from `web/graphiql` (`make graphiql`) into
 `static/graphiql/` and ships in the package, each file named by its content
 hash so that a browser may cache it for good. A Content-Security-Policy lets

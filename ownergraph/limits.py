@@ -129,7 +129,7 @@ def _operation_rule(limits: Limits, costs: Costs) -> type[ValidationRule]:
                     "cost",
                     limits.max_cost,
                     measures.cost,
-                    "ask for fewer customers, fields or list items",
+                    "ask for fewer entities, fields or list items",
                 ),
             ]
             for limit, maximum, value, hint in checks:

@@ -3,7 +3,7 @@
 For owners that publish no OpenAPI, a record is the only evidence of what
 they send: `ownergraph check --live --sample KEY` reads, for the entity with
 universal id KEY, one record of every entity the map reads (following the
-map's crosswalk keys, the ERP by the CRM's `erpCode`), then reports every
+map's crosswalk keys, a billing system by the code a CRM holds), then reports every
 mapped path absent from them (`schema.drift.find_absent`).
 """
 

@@ -179,7 +179,7 @@ def _wire(schema: GraphQLSchema, ownership: Ownership) -> None:
         if entry.kind is TypeKind.ENTITY:
             for name, field in entry.fields.items():
                 resolver: Callable[..., Any]
-                if name == entry.key and field.source is None:
+                if name == entry.key:
                     resolver = key_value
                 elif field.lookup is not None:
                     resolver = composed_matches

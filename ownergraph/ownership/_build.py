@@ -143,7 +143,7 @@ class Builder:
             self.add(
                 [*at, "url"],
                 f"systems.{name}.url{origin} is not an http(s) URL: {url!r}",
-                "write e.g. https://crm.internal:8443",
+                "write e.g. https://billing.internal:8443",
             )
         policy = self.policy(name, spec)
         headers: dict[str, str] = {}

@@ -163,7 +163,7 @@ class InputMapping:
     to: str | None
     """The owner's body field; None for the field that fills the path's placeholder."""
     writes: str | None
-    """The coordinate it changes (`Customer.emails`): its owner must be the mutation's."""
+    """The coordinate it changes (`Type.field`): its owner must be the mutation's."""
     values: Mapping[str, str] | None
     line: int
     max_length: int | None = None

@@ -404,7 +404,6 @@ def json_schema() -> dict[str, Any]:
     schema = OwnershipSpec.model_json_schema(by_alias=True)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": "https://ownergraph.dev/schema/ownership.schema.json",
-        "title": "ownergraph ownership map",
         **schema,
+        "title": "ownergraph ownership map",
     }

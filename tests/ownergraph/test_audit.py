@@ -92,7 +92,7 @@ async def test_one_line_per_operation_with_who_what_and_outcome(
         backoffice["fields"]
     )
     assert backoffice["denied"] == []
-    assert backoffice["customers"] == [pseudonym("C00002")]
+    assert backoffice["entities"] == [pseudonym("C00002")]
     assert backoffice["owners"] == ["contactcenter", "crm", "erp", "helpdesk"]
     assert backoffice["outcome"] == "ok"
 
@@ -104,7 +104,7 @@ async def test_one_line_per_operation_with_who_what_and_outcome(
     assert "FORBIDDEN" in intern["errors"]
 
     assert invalid["outcome"] == "rejected"
-    assert invalid["owners"] == [] and invalid["customers"] == []
+    assert invalid["owners"] == [] and invalid["entities"] == []
 
 
 async def test_no_value_ever_reaches_the_log(demo_data: Path, tmp_path: Path) -> None:

@@ -100,6 +100,6 @@ async def test_writes_are_audited_like_reads(demo_data: Path, tmp_path: Path) ->
     assert entry["operation"] == "Open"
     assert "Mutation.openTicket" in entry["fields"]
     assert entry["owners"] == ["helpdesk"]
-    assert len(entry["customers"]) == 1 and "C00004" not in json.dumps(entry)
+    assert len(entry["entities"]) == 1 and "C00004" not in json.dumps(entry)
     assert subject not in json.dumps(entry)
     assert entry["outcome"] == "ok"
