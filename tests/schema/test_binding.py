@@ -197,3 +197,83 @@ def test_an_id_pattern_must_be_a_regular_expression() -> None:
     [problem] = problems
     assert "types.Customer.fields.id.pattern: 'C[0-9' is not a regular expression" in problem
     assert problem.startswith(f"ownership.yaml:{line_of('pattern: ')}:")
+
+
+def problems_of_files(
+    sdl: tuple[str, str] | None = None, ownership: tuple[str, str] | None = None
+) -> list[str]:
+    """Every problem of the shipped graph with its SDL and its map changed so."""
+    sdl_text = SHIPPED_SDL.read_text()
+    map_text = SHIPPED_TEXT
+    if sdl is not None:
+        assert sdl[0] in sdl_text, sdl[0]
+        sdl_text = sdl_text.replace(*sdl, 1)
+    if ownership is not None:
+        assert ownership[0] in map_text, ownership[0]
+        map_text = map_text.replace(*ownership, 1)
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / "customers.graphql").write_text(sdl_text)
+        (Path(folder) / "ownership.yaml").write_text(map_text)
+        with pytest.raises(OwnershipError) as caught:
+            load_files(Path(folder) / "customers.graphql", Path(folder) / "ownership.yaml", {})
+    return [str(p).replace(f"{folder}/", "") for p in caught.value.problems]
+
+
+def test_an_sdl_syntax_error_and_a_map_problem_are_reported_together() -> None:
+    problems = problems_of_files(
+        sdl=("type Address {", "type Address {{"),
+        ownership=(
+            "owner: helpdesk\n        entity: tickets",
+            "owner: helpdsk\n        entity: tickets",
+        ),
+    )
+    assert len(problems) == 2
+    syntax = [p for p in problems if p.startswith("customers.graphql:")]
+    assert syntax and "not valid GraphQL SDL" in syntax[0]
+    assert any("unknown system 'helpdsk'" in p for p in problems)
+
+
+def test_a_root_whose_type_is_missing_is_named_in_the_sdl() -> None:
+    start = SHIPPED_SDL.read_text().index('"""Who is calling')
+    end = SHIPPED_SDL.read_text().index("type CustomerMatch")
+    problems = problems_of_files(sdl=(SHIPPED_SDL.read_text()[start:end], ""))
+    assert any(
+        p.startswith("customers.graphql:") and "Unknown type 'CallerLookup'" in p for p in problems
+    ), problems
+
+
+def test_a_lookup_whose_type_is_missing_is_named_in_the_map() -> None:
+    problems = problems_of_files(ownership=("    finds: Customer", "    finds: Caller"))
+    assert any(
+        p.startswith(f"ownership.yaml:{line_of('    finds: Customer')}:")
+        and "finds 'Caller', which is no entity type of the map" in p
+        for p in problems
+    ), problems
+
+
+def test_a_key_of_the_wrong_type_is_refused() -> None:
+    problems = problems_of_files(
+        sdl=('e.g. "C00042"."""\n  id: ID!', 'e.g. "C00042"."""\n  id: Float')
+    )
+    assert any(
+        "type Customer: its key id must be an ID, String or Int, not Float" in p for p in problems
+    ), problems
+
+
+def test_a_root_of_the_wrong_shape_is_refused() -> None:
+    problems = problems_of_files(
+        sdl=("customers(ids: [ID!]!): [Customer]!", "customers(ids: [ID!]!): Customer")
+    )
+    assert any(
+        "queries.customers: reads Customer by 'ids' ([ID!]!), so Query.customers must return "
+        "[Customer], not Customer" in p
+        for p in problems
+    ), problems
+
+
+def test_a_scalar_without_a_kind_is_named_in_the_sdl() -> None:
+    problems = problems_of_files(ownership=("  Date: date\n", ""))
+    assert any(
+        p.startswith("customers.graphql:") and "scalar Date has no kind in the map's scalars:" in p
+        for p in problems
+    ), problems
