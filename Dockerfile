@@ -11,10 +11,10 @@ RUN pip install --no-cache-dir --prefix=/install .
 FROM python:3.11-slim
 RUN useradd --create-home --uid 10001 ownergraph
 COPY --from=build /install /usr/local
-COPY schema/customers.graphql /etc/ownergraph/customers.graphql
+COPY schema/customers.graphql /etc/ownergraph/schema.graphql
 COPY ownership.yaml /etc/ownergraph/ownership.yaml
 # /metrics and /readyz on a port of their own, not beside the API (README, "Endpoints").
-ENV OWNERGRAPH_SCHEMA=/etc/ownergraph/customers.graphql \
+ENV OWNERGRAPH_SCHEMA=/etc/ownergraph/schema.graphql \
     OWNERGRAPH_OWNERSHIP=/etc/ownergraph/ownership.yaml \
     OWNERGRAPH_METRICS_PORT=9090 \
     PYTHONUNBUFFERED=1

@@ -84,7 +84,7 @@ def test_the_build_holds_the_deployment_service_and_config_maps(
     }
     graph = built["ConfigMap/ownergraph-graph"]["data"]
     assert graph["ownership.yaml"] == (ROOT / "ownership.yaml").read_text()
-    assert graph["customers.graphql"] == (ROOT / "schema" / "customers.graphql").read_text()
+    assert graph["schema.graphql"] == (ROOT / "schema" / "customers.graphql").read_text()
     settings_map = built["ConfigMap/ownergraph-settings"]["metadata"]["name"]
     env_from = [
         source.get("configMapRef", {}).get("name") for source in _container(built)["envFrom"]
@@ -138,3 +138,42 @@ def test_the_image_serves_the_ports_the_deployment_names(built: dict[str, Manife
     assert f"OWNERGRAPH_METRICS_PORT={ports['metrics']}" in dockerfile
     [expose] = [line for line in dockerfile.splitlines() if line.startswith("EXPOSE")]
     assert expose.split()[1:] == [str(ports["http"]), str(ports["metrics"])]
+
+
+def test_the_readmes_overlay_serves_a_companys_own_graph(tmp_path: Path) -> None:
+    """The stock image, another graph: the README's overlay replaces the graph's ConfigMap."""
+    command = _kustomize()
+    if command is None:
+        pytest.skip("neither kustomize nor kubectl is on PATH or in the virtualenv (make test)")
+    readme = (ROOT / "README.md").read_text()
+    marker = "<!-- an overlay: tests/deploy/test_kubernetes.py builds it -->\n```yaml\n"
+    overlay_text = readme[readme.index(marker) + len(marker) :].split("```", 1)[0]
+    shutil.copytree(BASE, tmp_path / "base")
+    overlay = tmp_path / "overlay"
+    overlay.mkdir()
+    (overlay / "kustomization.yaml").write_text(overlay_text)
+    graph = ROOT / "tests" / "graphs" / "utility"
+    for name in ("schema.graphql", "ownership.yaml"):
+        shutil.copy(graph / name, overlay / name)
+    result = subprocess.run(
+        [*command, str(overlay)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    maps = [
+        document
+        for document in yaml.safe_load_all(result.stdout)
+        if document
+        and document["kind"] == "ConfigMap"
+        and document["metadata"]["name"].startswith("ownergraph-graph")
+    ]
+    [config] = maps
+    assert config["data"] == {
+        "schema.graphql": (graph / "schema.graphql").read_text(),
+        "ownership.yaml": (graph / "ownership.yaml").read_text(),
+    }
+    # The Deployment mounts it under the name the replaced map was generated with.
+    deployment = next(
+        d for d in yaml.safe_load_all(result.stdout) if d and d["kind"] == "Deployment"
+    )
+    volumes = deployment["spec"]["template"]["spec"]["volumes"]
+    assert {"name": "graph", "configMap": {"name": config["metadata"]["name"]}} in volumes
