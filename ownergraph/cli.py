@@ -55,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8000, help="gateway port (default 8000)")
     _owner_options(demo, base_port_help="first owner port (default 8101)")
+    _graph_options(demo)
     demo.set_defaults(run=_demo)
 
     owners = commands.add_parser(
@@ -391,7 +392,9 @@ async def _run_demo(args: argparse.Namespace) -> int:
         environ = dict(os.environ)
         for name, url in urls.items():
             environ[f"OWNERGRAPH_{name.upper()}_URL"] = url
-        settings = Settings.from_env(environ, **DEMO)
+        settings = Settings.from_env(
+            environ, **DEMO, schema_path=args.schema, ownership_path=args.ownership
+        )
         app = create_app(settings)
         listeners = _gateway_listeners(
             app, args.host, api, settings.metrics_port, log_level="warning", access_log=False

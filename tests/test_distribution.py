@@ -69,3 +69,9 @@ def test_ownergraph_check_runs_beside_pypis_schema(wheel: Path, tmp_path: Path) 
     )
     assert result.returncode == 0, result.stderr
     assert ": ok:" in result.stdout
+    # The shipped graph's two files are installed with the package: no arguments needed.
+    shipped = subprocess.run(
+        [str(env_dir / "bin" / "ownergraph"), "check"], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert shipped.returncode == 0, shipped.stderr
+    assert "customers.graphql + " in shipped.stdout and ": ok:" in shipped.stdout
