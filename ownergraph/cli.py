@@ -1,4 +1,4 @@
-"""The `ownergraph` command: demo, owners, serve, check, schema."""
+"""The `ownergraph` command: demo, owners, serve, check, schema, keys, init."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from .logs import configure_logging
 from .sampling import sample_records
 from .serving import Listener, PortError, Server, bind, serve_together
 from .settings import DEMO, Settings, SettingsError
+from .starter import READER, StarterError, make_starter, read_document, write_starter
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -35,7 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.run(args))
-    except (OwnershipError, SettingsError, KeysFileError, PortError) as error:
+    except (OwnershipError, SettingsError, KeysFileError, PortError, StarterError) as error:
         print(error, file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -109,6 +110,31 @@ def _parser() -> argparse.ArgumentParser:
     keys.add_argument("--roles", required=True, help="comma-separated roles, e.g. agent")
     keys.set_defaults(run=_new_key)
 
+    init = commands.add_parser(
+        "init",
+        help="write a starter SDL and ownership map from the owners' OpenAPI documents",
+        description="Write schema.graphql and ownership.yaml from the owners' OpenAPI "
+        "documents, one system each: a starting point to edit, its guesses marked TODO.",
+    )
+    init.add_argument(
+        "--openapi",
+        metavar="SOURCE",
+        action=_Sources,
+        help="an owner's OpenAPI 3 document, a URL or a file; the system is named from its "
+        "info.title (repeat for each owner)",
+    )
+    init.add_argument(
+        "--name",
+        metavar="SYSTEM=SOURCE",
+        action=_Sources,
+        help="an owner's document, as the system named SYSTEM (repeat for each owner)",
+    )
+    init.add_argument(
+        "--out", type=Path, default=Path("."), help="where to write the two files (default .)"
+    )
+    init.add_argument("--force", action="store_true", help="overwrite files already there")
+    init.set_defaults(run=_init, sources=[])
+
     schema = commands.add_parser("schema", help="print the served SDL, with each field's owner")
     _graph_options(schema)
     schema.add_argument(
@@ -131,6 +157,27 @@ def _graph_options(parser: argparse.ArgumentParser) -> None:
         type=Path,
         help="the graph's ownership map (env OWNERGRAPH_OWNERSHIP; default: the demo's)",
     )
+
+
+class _Sources(argparse.Action):
+    """--openapi SOURCE and --name SYSTEM=SOURCE, kept in the order given: (name, source)."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        text = str(values)
+        if option_string == "--name":
+            name, equals, source = text.partition("=")
+            if not equals or not name or not source:
+                parser.error(f"--name {text}: write --name SYSTEM=SOURCE, e.g. billing=./api.json")
+            entry: tuple[str | None, str] = (name, source)
+        else:
+            entry = (None, text)
+        namespace.sources = [*namespace.sources, entry]
 
 
 def _port_number(text: str) -> int:
@@ -241,6 +288,38 @@ def _check_live(ownership: Ownership, graph: Graph, sample: str | None) -> int:
             + "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True))
         )
     return 1
+
+
+def _init(args: argparse.Namespace) -> int:
+    """Write a starter pair from the owners' documents, then check it as `check` would."""
+    if not args.sources:
+        print(
+            "ownergraph init: give each owner's OpenAPI document with --openapi SOURCE "
+            "(or --name SYSTEM=SOURCE)",
+            file=sys.stderr,
+        )
+        return 2
+    documents = [read_document(source, name) for name, source in args.sources]
+    starter = make_starter(documents)
+    schema, ownership = write_starter(starter, args.out, force=args.force)
+    print(
+        f"wrote {schema} and {ownership}: {starter.systems} systems, {starter.types} types, "
+        f"{starter.roots} roots; {starter.todos} TODOs in the map to check"
+    )
+    for document in documents:
+        print(f"  {document.name:<14} {document.url:<28} from {document.source}")
+    settings = Settings.from_env(schema_path=schema, ownership_path=ownership)
+    try:
+        load_files(schema, ownership, settings.env, phone_region=settings.phone_region)
+    except OwnershipError as error:
+        print(f"the starter pair does not pass the checks; edit it:\n{error}", file=sys.stderr)
+        return 1
+    print(
+        f"check: ok. Next: edit the TODOs, make a key with `ownergraph keys --client NAME "
+        f"--roles {READER}` (listed in a keys file, OWNERGRAPH_API_KEYS_FILE), and "
+        f"`ownergraph serve --schema {schema} --ownership {ownership}`"
+    )
+    return 0
 
 
 def _schema(args: argparse.Namespace) -> int:
