@@ -11,12 +11,11 @@ from pathlib import Path
 from typing import Any
 
 PACKAGES = (
-    "strawberry-graphql",
     "graphql-core",
+    "pydantic",
     "starlette",
     "uvicorn",
     "httpx",
-    "httpx-aiohttp",
     "aiohttp",
     "aiodataloader",
     "uvloop",

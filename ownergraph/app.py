@@ -20,7 +20,7 @@ from starlette.routing import BaseRoute, Route
 from ownergraph.ownership import Ownership
 from ownergraph.resolvers import AbsentPaths, Context, Gateway
 from ownergraph.schema import load_files
-from ownergraph.sources import SystemConfig, default_transport, open_source
+from ownergraph.sources import OwnerHTTP, SystemConfig, open_source, owner_http
 
 from .audit import AuditLog, audit_hook
 from .auth import ApiKey, Authenticator, JWTConfig, demo_keys, load_keys_file
@@ -39,7 +39,7 @@ from .logs import RequestIdMiddleware
 from .metrics import Metrics
 from .operations import healthz, operations_app, operations_routes
 from .settings import Settings
-from .tracing import TracingTransport, tracing_hook
+from .tracing import TracingHTTP, tracing_hook
 from .tracing import tracer_provider as tracer_provider_for
 
 
@@ -63,14 +63,13 @@ def _authenticator(
     return Authenticator(keys, ownership.roles, jwt_config, http)
 
 
-def _transport(
+def _owner_http(
     system: SystemConfig,
-    given: httpx.AsyncBaseTransport | None,
+    transport: httpx.AsyncBaseTransport | None,
     tracer: Tracer | None,
-) -> httpx.AsyncBaseTransport | None:
-    if tracer is None:
-        return given
-    return TracingTransport(given or default_transport(system), tracer)
+) -> OwnerHTTP:
+    http = owner_http(system, transport)
+    return http if tracer is None else TracingHTTP(http, tracer)
 
 
 def create_app(
@@ -86,8 +85,9 @@ def create_app(
     `schema` and `ownership`, when given, are the graph's two files (else the
     settings', else the shipped demo graph). A bad file, keys file or setting
     fails here, at start-up, naming every problem with its file and line.
-    `transports` replaces the HTTP transport of named systems (tests use
-    MockTransport); `tracer_provider` overrides `OWNERGRAPH_TRACING`.
+    `transports` sends the requests of named systems through an httpx
+    transport instead of their connection pool (tests use MockTransport);
+    `tracer_provider` overrides `OWNERGRAPH_TRACING`.
 
     The app closes its owner connections in its lifespan. When mounting it in
     another Starlette app, pass `app.router.lifespan_context` of this app to
@@ -132,7 +132,7 @@ def create_app(
         loaded,
         graph.plan_for,
         {
-            name: open_source(system, _transport(system, transports.get(name), tracer))
+            name: open_source(system, http=_owner_http(system, transports.get(name), tracer))
             for name, system in loaded.systems.items()
         },
         phone_region=graph.phone_region,

@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import httpx
 from opentelemetry import propagate, trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
 from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from ownergraph.sources import OwnerHTTP, OwnerRequest, OwnerResponse
 
 from .execution import Hook, Operation
 
@@ -40,36 +41,36 @@ def tracer_provider(exporter: str) -> TracerProvider | None:
     return provider
 
 
-class TracingTransport(httpx.AsyncBaseTransport):
-    """Wraps an owner's transport: one client span per call, `traceparent` sent along."""
+class TracingHTTP:
+    """Wraps an owner's HTTP client: one client span per call, `traceparent` sent along."""
 
-    def __init__(self, inner: httpx.AsyncBaseTransport, tracer: trace.Tracer) -> None:
+    def __init__(self, inner: OwnerHTTP, tracer: trace.Tracer) -> None:
         self.inner = inner
         self.tracer = tracer
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        call = request.extensions.get("ownergraph", {})
-        owner, entity = call.get("system", "owner"), call.get("entity", "call")
+    async def send(self, request: OwnerRequest) -> OwnerResponse:
         with self.tracer.start_as_current_span(
-            f"owner {owner} {entity}",
+            f"owner {request.system} {request.entity}",
             kind=SpanKind.CLIENT,
             attributes={
-                "ownergraph.owner": owner,
-                "ownergraph.entity": entity,
-                "ownergraph.keys": call.get("keys", 0),
+                "ownergraph.owner": request.system,
+                "ownergraph.entity": request.entity,
+                "ownergraph.keys": request.keys,
                 "http.request.method": request.method,
                 # The declared route (`/customers/{customerId}`), not the path: a
                 # path holds customer ids, which a trace store must not collect.
-                "url.template": call.get("route", ""),
+                "url.template": request.route,
             },
             record_exception=True,
             set_status_on_exception=True,
         ) as span:
-            propagate.inject(request.headers)
-            response = await self.inner.handle_async_request(request)
-            span.set_attribute("http.response.status_code", response.status_code)
-            if response.status_code >= 500:
-                span.set_status(Status(StatusCode.ERROR, f"HTTP {response.status_code}"))
+            headers = dict(request.headers or {})
+            propagate.inject(headers)
+            request.headers = headers
+            response = await self.inner.send(request)
+            span.set_attribute("http.response.status_code", response.status)
+            if response.status >= 500:
+                span.set_status(Status(StatusCode.ERROR, f"HTTP {response.status}"))
             return response
 
     async def aclose(self) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from .breaker import BreakerConfig, CircuitBreaker, Permit
 from .budget import RetryBudget
 from .calls import Call, CallObserver
-from .client import default_transport, open_source
+from .client import open_source, owner_http
 from .config import Endpoint, EntityConfig, ErrorFormat, SystemConfig
 from .deadline import Deadline
 from .errors import (
@@ -22,7 +22,15 @@ from .errors import (
     OwnerUnavailable,
     owner_words,
 )
-from .http import OwnerClient
+from .http import (
+    ConnectFailed,
+    ConnectionBroke,
+    OwnerHTTP,
+    OwnerRequest,
+    OwnerResponse,
+    PooledHTTP,
+    TransportHTTP,
+)
 from .rest import ABSENT, OwnerHealth, RestSource, dig, find
 
 __all__ = [
@@ -32,6 +40,8 @@ __all__ = [
     "CallObserver",
     "CircuitBreaker",
     "CircuitOpen",
+    "ConnectFailed",
+    "ConnectionBroke",
     "Deadline",
     "DeadlineExceeded",
     "Endpoint",
@@ -39,22 +49,26 @@ __all__ = [
     "ErrorFormat",
     "OutcomeUnknown",
     "OwnerBadResponse",
-    "OwnerClient",
     "OwnerError",
+    "OwnerHTTP",
     "OwnerHTTPError",
     "OwnerHealth",
     "OwnerNotFound",
     "OwnerRateLimited",
     "OwnerRejected",
+    "OwnerRequest",
+    "OwnerResponse",
     "OwnerTimeout",
     "OwnerUnavailable",
     "Permit",
+    "PooledHTTP",
     "RestSource",
     "RetryBudget",
     "SystemConfig",
-    "default_transport",
+    "TransportHTTP",
     "dig",
     "find",
     "open_source",
+    "owner_http",
     "owner_words",
 ]

@@ -5,11 +5,9 @@ owner: a client that believes it retries with a new idempotency key and
 writes twice. Only a connection that was never made is that certain. Once
 the request may have left, a broken connection is an unknown outcome.
 
-The httpx-aiohttp transport maps aiohttp's errors loosely (every
-`aiohttp.ClientConnectionError`, a reset after the request was written
-included, becomes `httpx.ConnectTimeout`), so the aiohttp error it chains
-is read first; httpx's own classes are used for any other transport
-(`httpx.MockTransport` in tests).
+`PooledHTTP` raises `ConnectFailed` before and `ConnectionBroke` after any
+byte may have left; any other transport (`httpx.MockTransport` in tests,
+through `TransportHTTP`) is read by httpx's own classes.
 
     Failure
     ├── NOT_CONNECTED     refused, no route, name not resolved: nothing sent
@@ -20,11 +18,14 @@ is read first; httpx's own classes are used for any other transport
 
 from __future__ import annotations
 
-import socket
 from enum import Enum
 
-import aiohttp
 import httpx
+
+from .http import ConnectFailed, ConnectionBroke
+
+TRANSPORT_ERRORS = (ConnectFailed, ConnectionBroke, httpx.TransportError)
+"""What an owner's HTTP client raises when the exchange itself failed."""
 
 
 class Failure(Enum):
@@ -43,42 +44,13 @@ class Failure(Enum):
         return self in (Failure.CONNECT_TIMEOUT, Failure.ANSWER_TIMEOUT)
 
 
-def classify(error: httpx.TransportError) -> Failure:
-    """What went wrong with the exchange that raised `error`."""
-    cause = _cause(error)
-    if isinstance(cause, aiohttp.ClientError):
-        return _from_aiohttp(cause)
-    if cause is not None:
-        return Failure.NOT_CONNECTED  # refused, or the name did not resolve
-    if isinstance(error, httpx.ConnectError):
+def classify(error: Exception) -> Failure:
+    """What went wrong with the exchange that raised `error` (one of `TRANSPORT_ERRORS`)."""
+    if isinstance(error, ConnectFailed | httpx.ConnectError):
         return Failure.NOT_CONNECTED
     if isinstance(error, httpx.ConnectTimeout | httpx.PoolTimeout):
         return Failure.CONNECT_TIMEOUT
     if isinstance(error, httpx.TimeoutException):
         return Failure.ANSWER_TIMEOUT
-    # ReadError, WriteError, RemoteProtocolError...: the request may be out.
+    # ConnectionBroke, ReadError, WriteError, RemoteProtocolError...: the request may be out.
     return Failure.BROKEN
-
-
-def _from_aiohttp(cause: aiohttp.ClientError) -> Failure:
-    # aiohttp only raises these before a connection exists; every other
-    # error may come once the request is (partly) written.
-    if isinstance(cause, aiohttp.ConnectionTimeoutError):
-        return Failure.CONNECT_TIMEOUT
-    if isinstance(cause, aiohttp.ClientConnectorError):
-        return Failure.NOT_CONNECTED
-    if isinstance(cause, aiohttp.ServerTimeoutError):
-        return Failure.ANSWER_TIMEOUT
-    return Failure.BROKEN
-
-
-def _cause(error: BaseException) -> BaseException | None:
-    """The aiohttp error `error` chains, or a refused or unresolved connection; else None."""
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        if isinstance(current, aiohttp.ClientError | ConnectionRefusedError | socket.gaierror):
-            return current
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return None

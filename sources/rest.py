@@ -25,7 +25,6 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-import httpx
 import orjson
 
 from .breaker import CircuitBreaker, Permit
@@ -47,8 +46,8 @@ from .errors import (
     OwnerUnavailable,
     owner_words,
 )
-from .failures import classify
-from .http import OwnerClient
+from .failures import TRANSPORT_ERRORS, classify
+from .http import OwnerHTTP, OwnerRequest, OwnerResponse
 
 # One result per key: a record, a list of records, None (unknown key) or the error.
 Result = Any
@@ -119,7 +118,7 @@ class RestSource:
     def __init__(
         self,
         config: SystemConfig,
-        client: OwnerClient,
+        http: OwnerHTTP,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config
@@ -127,23 +126,39 @@ class RestSource:
         self.breaker = CircuitBreaker(config.breaker, clock)
         self.budget = RetryBudget(config.retry_budget)
         self.health = OwnerHealth()
-        self._client = client
+        self._http = http
         self._clock = clock
         self._slots = asyncio.Semaphore(config.concurrency)
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self._http.aclose()
 
     def _request(
-        self, method: str, path: str, entity: str, keys: int, route: str, **options: Any
-    ) -> httpx.Request:
-        # What the call is for travels with the request, so that a transport
-        # wrapper (tracing) can name it without knowing the map: names from
-        # the map (`entity`, the `route` as declared), never the path with its ids.
-        extensions = {
-            "ownergraph": {"system": self.name, "entity": entity, "keys": keys, "route": route}
-        }
-        return self._client.request(method, path, extensions=extensions, **options)
+        self,
+        method: str,
+        path: str,
+        entity: str,
+        keys: int,
+        route: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> OwnerRequest:
+        # What the call is for travels with the request, so that a wrapper
+        # (tracing) can name it without knowing the map: names from the map
+        # (`entity`, the `route` as declared), never the path with its ids.
+        return OwnerRequest(
+            method,
+            path,
+            query=params,
+            json_body=json_body,
+            headers=headers,
+            system=self.name,
+            entity=entity,
+            keys=keys,
+            route=route,
+        )
 
     async def fetch(
         self,
@@ -233,19 +248,25 @@ class RestSource:
         status = "cancelled"
         http_status: int | None = None
         try:
-            http_status, response, payload = await self._exchange(request, time_left)
+            response = await self._exchange(request, time_left)
+            http_status = response.status
             status = "ok" if http_status < 400 else "error"
             if http_status < 500:
                 self.breaker.success(permit)
             else:
                 self.breaker.failure(permit, self._clock() - started)
-            return self._written(response, payload)
+            return self._written(response)
         except TimeoutError:
-            # Cut by our own clock: whether the request had gone out is not known.
-            status = "unknown"
             self.breaker.failure(permit, self._clock() - started)
+            if not request.sent:
+                # Cut by our own clock while waiting for a slot or a connection.
+                status = "unavailable"
+                raise OwnerUnavailable(
+                    self.name, "no connection in time; nothing was sent"
+                ) from None
+            status = "unknown"
             raise OutcomeUnknown(self.name, "no answer in time") from None
-        except httpx.TransportError as error:
+        except TRANSPORT_ERRORS as error:
             self.breaker.failure(permit, self._clock() - started)
             failure = classify(error)
             if not failure.sent:
@@ -265,8 +286,8 @@ class RestSource:
                 self.breaker.release(permit)
             self._report(asking, spec, 1, started, status, http_status, 0, sent=True)
 
-    def _written(self, response: httpx.Response, body: bytes) -> Any:
-        status = response.status_code
+    def _written(self, response: OwnerResponse) -> Any:
+        status, body = response.status, response.body
         if status == 404:
             raise OwnerNotFound(self.name, "such record")
         if status == 409:
@@ -368,7 +389,7 @@ class RestSource:
 
     async def _send(
         self,
-        request: httpx.Request,
+        request: OwnerRequest,
         spec: EntityConfig,
         keys: int,
         asking: _Asking,
@@ -405,7 +426,7 @@ class RestSource:
 
     async def _attempt(
         self,
-        request: httpx.Request,
+        request: OwnerRequest,
         spec: EntityConfig,
         keys: int,
         asking: _Asking,
@@ -421,8 +442,9 @@ class RestSource:
         status = "cancelled"
         http_status: int | None = None
         try:
-            http_status, response, body = await self._exchange(request, time_left)
-            payload = self._decode(response, body, not_found_ok)
+            response = await self._exchange(request, time_left)
+            http_status = response.status
+            payload = self._decode(response, not_found_ok)
             status = "ok"
             self.breaker.success(permit)
             return payload
@@ -434,7 +456,7 @@ class RestSource:
             status = "timeout"
             self.breaker.failure(permit, self._clock() - started)
             raise OwnerTimeout(self.name, self.config.timeout) from None
-        except httpx.TransportError as error:
+        except TRANSPORT_ERRORS as error:
             self.breaker.failure(permit, self._clock() - started)
             failure = classify(error)
             if failure.timed_out:
@@ -478,14 +500,11 @@ class RestSource:
             raise DeadlineExceeded(self.name)
         return permit, time_left
 
-    async def _exchange(
-        self, request: httpx.Request, time_left: float
-    ) -> tuple[int, httpx.Response, bytes]:
+    async def _exchange(self, request: OwnerRequest, time_left: float) -> OwnerResponse:
         """One HTTP exchange under the system's cap, within its timeout and the time left."""
         async with asyncio.timeout(min(self.config.timeout, time_left)):
             async with self._slots:
-                response, body = await self._client.send(request)
-        return response.status_code, response, body
+                return await self._http.send(request)
 
     def _judge_cut(self, permit: Permit, started: float) -> None:
         """A call cut short by the request's deadline: the owner's fault only if it was slow."""
@@ -494,8 +513,8 @@ class RestSource:
         else:
             self.breaker.release(permit)
 
-    def _decode(self, response: httpx.Response, body: bytes, not_found_ok: bool) -> Any:
-        status = response.status_code
+    def _decode(self, response: OwnerResponse, not_found_ok: bool) -> Any:
+        status, body = response.status, response.body
         if not_found_ok and status == 404:
             return None
         if status == 429:
@@ -572,7 +591,7 @@ class RestSource:
         return [found.get(key) for key in keys]
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def _retry_after(response: OwnerResponse) -> float | None:
     """Seconds from a `Retry-After` header given in seconds; None otherwise."""
     value = response.headers.get("retry-after", "").strip()
     try:

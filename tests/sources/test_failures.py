@@ -6,45 +6,32 @@ import asyncio
 import socket
 from collections.abc import AsyncIterator
 
-import aiohttp
 import httpx
 import pytest
 import pytest_asyncio
 
-from ownergraph.sources import OwnerUnavailable, SystemConfig, open_source
+from ownergraph.sources import (
+    ConnectFailed,
+    ConnectionBroke,
+    Deadline,
+    OutcomeUnknown,
+    OwnerUnavailable,
+    SystemConfig,
+    open_source,
+)
 from ownergraph.sources.failures import Failure, classify
 
 from ..proxy import _read_message, _reset
-
-
-def chained(error: httpx.TransportError, cause: BaseException) -> httpx.TransportError:
-    error.__cause__ = cause
-    return error
-
-
-def connector_error() -> aiohttp.ClientConnectorError:
-    key = aiohttp.client_reqrep.ConnectionKey("owner.test", 80, False, False, None, None, None)
-    return aiohttp.ClientConnectorError(key, ConnectionRefusedError(111, "refused"))
+from ._loopback import loopback
 
 
 @pytest.mark.parametrize(
     ("error", "failure"),
     [
-        # httpx-aiohttp turns every aiohttp.ClientConnectionError into ConnectTimeout:
-        # the aiohttp error it chains says what really happened.
-        (chained(httpx.ConnectTimeout("x"), aiohttp.ServerDisconnectedError()), Failure.BROKEN),
-        (
-            chained(httpx.ConnectTimeout("x"), aiohttp.ClientOSError(104, "reset by peer")),
-            Failure.BROKEN,
-        ),
-        (chained(httpx.ConnectError("x"), connector_error()), Failure.NOT_CONNECTED),
-        (
-            chained(httpx.TimeoutException("x"), aiohttp.ConnectionTimeoutError()),
-            Failure.CONNECT_TIMEOUT,
-        ),
-        (chained(httpx.ReadTimeout("x"), aiohttp.SocketTimeoutError()), Failure.ANSWER_TIMEOUT),
-        (chained(httpx.ReadError("x"), aiohttp.ClientPayloadError()), Failure.BROKEN),
-        # Any other transport: httpx's own classes.
+        # The pool says itself whether anything went out.
+        (ConnectFailed(111, "could not connect: refused"), Failure.NOT_CONNECTED),
+        (ConnectionBroke("the connection closed before the answer"), Failure.BROKEN),
+        # Any httpx transport (tests): httpx's own classes.
         (httpx.ConnectError("refused"), Failure.NOT_CONNECTED),
         (httpx.ConnectTimeout("slow"), Failure.CONNECT_TIMEOUT),
         (httpx.PoolTimeout("busy"), Failure.CONNECT_TIMEOUT),
@@ -53,7 +40,7 @@ def connector_error() -> aiohttp.ClientConnectorError:
         (httpx.RemoteProtocolError("eof"), Failure.BROKEN),
     ],
 )
-def test_transport_errors_are_classified(error: httpx.TransportError, failure: Failure) -> None:
+def test_transport_errors_are_classified(error: Exception, failure: Failure) -> None:
     assert classify(error) is failure
 
 
@@ -131,5 +118,50 @@ async def test_a_write_to_a_refusing_port_was_certainly_not_sent() -> None:
                 name="openTicket",
                 route="/tickets",
             )
+    finally:
+        await source.aclose()
+
+
+async def test_a_write_that_waited_for_a_connection_until_its_time_ran_out_was_not_sent() -> None:
+    hung = asyncio.Event()
+    writes = 0
+
+    async def hang(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal writes
+        if await _read_message(reader) is not None:
+            writes += 1
+            hung.set()
+            await asyncio.sleep(30)
+
+    async with loopback(hang) as url:
+        await _write_twice(url, hung)
+    assert writes == 1
+
+
+async def _write_twice(url: str, hung: asyncio.Event) -> None:
+    # One connection at a time: the second write waits for the first one's.
+    source = open_source(SystemConfig(name="helpdesk", base_url=url, concurrency=1, timeout=0.5))
+
+    def write(key: str, seconds: float) -> asyncio.Task[object]:
+        return asyncio.create_task(
+            source.write(
+                "POST",
+                "/tickets",
+                {"subject": key},
+                key,
+                deadline=Deadline(seconds),
+                name="openTicket",
+                route="/tickets",
+            )
+        )
+
+    try:
+        first = write("key-first-0001", 5)
+        await hung.wait()
+        second = write("key-second-002", 0.1)  # out of time while the first holds the slot
+        with pytest.raises(OwnerUnavailable, match="nothing was sent"):
+            await second  # it never left the queue
+        with pytest.raises(OutcomeUnknown, match="no answer in time"):
+            await first  # it went out: it may have been applied
     finally:
         await source.aclose()

@@ -16,12 +16,13 @@ from ownergraph.sources import (
     Endpoint,
     EntityConfig,
     OwnerBadResponse,
-    OwnerClient,
     OwnerHTTPError,
     OwnerTimeout,
     OwnerUnavailable,
+    PooledHTTP,
     RestSource,
     SystemConfig,
+    TransportHTTP,
     open_source,
 )
 from ownergraph.sources.breaker import BreakerConfig
@@ -230,25 +231,7 @@ async def test_connection_refused_is_unavailable() -> None:
     assert isinstance(results[0], OwnerUnavailable)
 
 
-async def test_a_refused_connection_reported_as_connect_timeout_is_unavailable() -> None:
-    # What the aiohttp transport raises for a refused connection.
-    def refuse(request: httpx.Request) -> httpx.Response:
-        try:
-            raise ConnectionRefusedError(111, "Connect call failed")
-        except ConnectionRefusedError as error:
-            raise httpx.ConnectTimeout("Cannot connect", request=request) from error
-
-    recorder = Recorder()
-    source, _ = make_source(refuse)
-    results = await source.fetch("customer", ["C1"], observer=recorder)
-    assert isinstance(results[0], OwnerUnavailable)
-    assert [(c.status, c.attempt) for c in recorder.calls] == [
-        ("unavailable", 0),
-        ("unavailable", 1),
-    ]
-
-
-async def test_a_refused_loopback_connection_is_unavailable_over_the_default_transport() -> None:
+async def test_a_refused_loopback_connection_is_unavailable_over_the_default_client() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]  # closed again when the block ends: nothing listens
@@ -272,12 +255,11 @@ async def test_every_call_is_reported_to_the_observer() -> None:
     assert all(c.http_status == 200 and c.ended >= c.started for c in recorder.calls)
 
 
-async def test_the_default_transport_is_aiohttp() -> None:
-    from httpx_aiohttp import AiohttpTransport
-
-    source = open_source(SystemConfig(name="crm", base_url="http://127.0.0.1:9"))
+async def test_the_default_client_is_the_pool() -> None:
+    source = open_source(SystemConfig(name="crm", base_url="http://127.0.0.1:9", concurrency=7))
     try:
-        assert isinstance(source._client.transport, AiohttpTransport)
+        assert isinstance(source._http, PooledHTTP)
+        assert source._http.limit == 7
     finally:
         await source.aclose()
 
@@ -387,7 +369,7 @@ async def test_the_breaker_lets_a_recovered_owner_back_in() -> None:
     )
     source = RestSource(
         config,
-        OwnerClient("http://crm.test", httpx.MockTransport(owner)),
+        TransportHTTP("http://crm.test", httpx.MockTransport(owner)),
         clock=lambda: clock[0],
     )
     for _ in range(2):
@@ -416,7 +398,7 @@ def clocked_source(
     config = SystemConfig(
         name="crm", base_url="http://crm.test", entities={"customer": CUSTOMER}, breaker=breaker
     )
-    client = OwnerClient("http://crm.test", httpx.MockTransport(answer))
+    client = TransportHTTP("http://crm.test", httpx.MockTransport(answer))
     return RestSource(config, client, clock=lambda: clock[0]), clock
 
 
