@@ -496,14 +496,21 @@ def _http_error_message(request: Request, exc: HTTPException, system: str) -> st
 # --------------------------------------------------------------------------- parsing
 
 
-def parse_key_list(raw: str | None, *, param: str, what: str) -> list[str]:
-    """Split ``a,b,c`` into distinct keys (order kept), refusing more than ``MAX_BATCH``."""
-    if raw is None:
+def parse_key_list(values: Sequence[str], *, param: str, what: str) -> list[str]:
+    """The keys of ``?param=a,b``, ``?param=a&param=b`` or a mix: distinct, in order.
+
+    ``values`` are every value the parameter was given (``query_params.getlist``). Both
+    forms are how clients batch keys in a query string: comma lists (OpenAPI's ``explode:
+    false``) and the parameter repeated (``explode: true``, what Tailcall and many HTTP
+    clients send). The limit is on the distinct keys of all values together. Given but
+    empty (``?param=``) is an empty batch; never given is a 400.
+    """
+    if not values:
         raise BadRequest(
-            f"query parameter {param!r} is required: a comma-separated list of {what} "
-            f"(at most {MAX_BATCH})"
+            f"query parameter {param!r} is required: a comma-separated list of {what}, "
+            f"or the parameter repeated once per key (at most {MAX_BATCH})"
         )
-    return _check_batch(dict.fromkeys(key.strip() for key in raw.split(",")), param)
+    return _check_batch((key.strip() for value in values for key in value.split(",")), param)
 
 
 def _check_batch(keys: Iterable[str], param: str) -> list[str]:
@@ -839,8 +846,9 @@ def contact_point_params() -> list[JSONObject]:
 def key_list_param(name: str, what: str) -> JSONObject:
     return query_param(
         name,
-        f"Comma-separated {what}, at most {MAX_BATCH}. Unknown keys are simply absent "
-        "from the reply.",
+        f"Comma-separated {what} (`{name}=a,b`), or the parameter repeated once per key "
+        f"(`{name}=a&{name}=b`), or a mix of both; at most {MAX_BATCH} distinct keys in all. "
+        "Unknown keys are simply absent from the reply.",
         {"type": "string"},
         required=True,
     )

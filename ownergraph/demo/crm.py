@@ -90,7 +90,7 @@ class _Crm:
         self._stats = stats
 
     async def list_customers(self, request: Request) -> Response:
-        ids = _parse_ids(request.query_params.get("ids"))
+        ids = _parse_ids(request.query_params.getlist("ids"))
         self._stats.count_keys(len(ids))
         return JSONResponse({"customers": self._customers(ids)})
 
@@ -221,8 +221,8 @@ def _apply_patch(
     conn.execute("UPDATE customers SET updated_at = ? WHERE id = ?", (now_rfc3339(), customer_id))
 
 
-def _parse_ids(raw: str | None) -> list[str]:
-    return parse_key_list(raw, param="ids", what="customer ids like C00042")
+def _parse_ids(values: Sequence[str]) -> list[str]:
+    return parse_key_list(values, param="ids", what="customer ids like C00042")
 
 
 def _record(row: sqlite3.Row) -> JSONObject:

@@ -96,7 +96,7 @@ class _Erp:
     async def list_invoices(self, request: Request) -> Response:
         query = request.query_params
         codes = parse_key_list(
-            query.get("customer_codes"), param="customer_codes", what="ERP customer codes"
+            query.getlist("customer_codes"), param="customer_codes", what="ERP customer codes"
         )
         status = parse_choice(query.get("status"), param="status", allowed=INVOICE_STATUSES)
         limit = parse_limit(query.get("limit"))

@@ -108,7 +108,7 @@ class _Helpdesk:
     async def list_tickets(self, request: Request) -> Response:
         query = request.query_params
         ids = parse_key_list(
-            query.get("requester_ids"), param="requester_ids", what="customer ids like C00042"
+            query.getlist("requester_ids"), param="requester_ids", what="customer ids like C00042"
         )
         status = parse_choice(query.get("status"), param="status", allowed=TICKET_STATUSES)
         limit = parse_limit(query.get("limit"))

@@ -13,7 +13,7 @@ import pytest
 from starlette.routing import Route
 
 from ownergraph.demo import SYSTEMS, create_owner_app
-from ownergraph.demo._base import LatencyMiddleware
+from ownergraph.demo._base import MAX_BATCH, LatencyMiddleware
 from ownergraph.demo.seed import db_path
 
 from ._owners import owner_client
@@ -61,6 +61,82 @@ async def test_rejected_requests_count_but_ask_for_no_keys(
     await helpdesk.get("/tickets", params={"requester_ids": "C00001", "status": "nope"})
     stats = (await helpdesk.get("/_stats")).json()
     assert (stats["requests"], stats["keys"]) == (1, 0)
+
+
+# Every batch GET: its key parameter, the reply's list, and SQL for keys (`k`) with records.
+_BATCH_GETS = {
+    "crm": ("/customers", "ids", "customers", "SELECT id AS k FROM customers"),
+    "erp": ("/invoices", "customer_codes", "invoices", "SELECT customer_code AS k FROM invoices"),
+    "helpdesk": (
+        "/tickets",
+        "requester_ids",
+        "tickets",
+        "SELECT r.external_id AS k FROM requesters AS r JOIN tickets AS t ON t.requester_id = r.id",
+    ),
+}
+
+
+def _keys_with_records(data_dir: Path, system: str, count: int) -> list[str]:
+    query = f"SELECT DISTINCT k FROM ({_BATCH_GETS[system][3]}) ORDER BY k LIMIT ?"
+    with contextlib.closing(sqlite3.connect(db_path(data_dir, system))) as conn:
+        return [row[0] for row in conn.execute(query, (count,))]
+
+
+@pytest.mark.parametrize("system", sorted(_BATCH_GETS))
+async def test_batch_keys_repeated_or_comma_separated_read_the_same(
+    system: str, data_dir: Path
+) -> None:
+    path, param, field, _ = _BATCH_GETS[system]
+    a, b, c = _keys_with_records(data_dir, system, 3)
+    async with owner_client(create_owner_app(system, data_dir)) as client:
+        comma = await client.get(path, params={param: f"{a},{b},{c}"})
+        repeated = await client.get(path, params=[(param, a), (param, b), (param, c)])
+        mixed = await client.get(path, params=[(param, f"{a},{b}"), (param, c), (param, a)])
+        stats = (await client.get("/_stats")).json()
+    assert comma.status_code == repeated.status_code == mixed.status_code == 200
+    assert comma.json()[field]  # something to compare
+    assert repeated.json() == comma.json()
+    assert mixed.json() == comma.json()
+    # A key given twice, in either form, is asked for once.
+    assert (stats["requests"], stats["keys"]) == (3, 9)
+
+
+@pytest.mark.parametrize("system", sorted(_BATCH_GETS))
+async def test_repeated_batch_keys_have_the_same_limit_and_errors(
+    system: str, data_dir: Path
+) -> None:
+    path, param, _, _ = _BATCH_GETS[system]
+    keys = [f"X{n:05d}" for n in range(MAX_BATCH + 1)]
+    async with owner_client(create_owner_app(system, data_dir)) as client:
+        too_many = await client.get(path, params=[(param, key) for key in keys])
+        too_many_mixed = await client.get(
+            path, params=[(param, ",".join(keys[:100])), *((param, key) for key in keys[100:])]
+        )
+        exactly_max = await client.get(path, params=[(param, key) for key in keys[:-1]])
+        # The same key many times over is one key.
+        repeats = await client.get(path, params=[(param, keys[0])] * (MAX_BATCH + 5))
+        missing = await client.get(path)
+        blank = await client.get(path, params=[(param, ""), (param, " ")])
+    for reply in (too_many, too_many_mixed):
+        assert reply.status_code == 400
+        assert reply.json()["error"] == (
+            f"too many keys in {param!r}: {MAX_BATCH + 1} given, at most {MAX_BATCH} per "
+            "request; split the batch"
+        )
+    assert (exactly_max.status_code, repeats.status_code, blank.status_code) == (200, 200, 200)
+    assert missing.status_code == 400
+    assert f"{param!r} is required" in missing.json()["error"]
+    assert "repeated" in missing.json()["error"]
+
+
+@pytest.mark.parametrize("system", sorted(_BATCH_GETS))
+async def test_openapi_says_batch_keys_may_be_repeated(system: str, data_dir: Path) -> None:
+    path, param, _, _ = _BATCH_GETS[system]
+    async with owner_client(create_owner_app(system, data_dir)) as client:
+        document = (await client.get("/openapi.json")).json()
+    (declared,) = [p for p in document["paths"][path]["get"]["parameters"] if p["name"] == param]
+    assert f"`{param}=a,b`" in declared["description"]
+    assert f"`{param}=a&{param}=b`" in declared["description"]
 
 
 @pytest.mark.parametrize("system", SYSTEMS)
