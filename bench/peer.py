@@ -14,11 +14,8 @@ By hand, ``python -m bench.peer`` runs a short self-check (see ``main``).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
-import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -33,16 +30,12 @@ from typing import Any
 
 import phonenumbers
 
-from . import procs
+from . import npm, procs
 
 PEER_DIR = Path(__file__).resolve().parent / "peer"
-# Hive Gateway 2 supports Node 20 and later.
-NODE_MAJOR_MIN = 20
-NPM_CI = ["npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts"]
-INSTALL_SECONDS = 900.0
+# The packages whose versions the report names.
+PACKAGES = ("@graphql-hive/gateway", "@graphql-mesh/compose-cli", "@omnigraph/openapi")
 COMPOSE_SECONDS = 180.0
-# Written into node_modules after a successful `npm ci`: the lock it was installed from.
-_STAMP = ".ownergraph-lock-sha256"
 # The peer's environment: production mode, as a deployment would run it.
 PEER_ENV = {"NODE_ENV": "production"}
 
@@ -62,99 +55,27 @@ _CHANNELS = {"voice": "PHONE", "email": "EMAIL", "chat": "CHAT", "sms": "SMS"}
 
 def available() -> str | None:
     """None when node and npm can run the peer; otherwise why not, for the report."""
-    node = shutil.which("node")
-    if node is None:
-        return "node is not installed"
-    if shutil.which("npm") is None:
-        return "npm is not installed"
-    try:
-        done = subprocess.run(
-            [node, "--version"], capture_output=True, text=True, timeout=30, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired) as error:
-        return f"node does not run: {error}"
-    found = re.match(r"v(\d+)\.", done.stdout.strip())
-    if done.returncode != 0 or found is None:
-        return f"node --version answered {done.stdout.strip() or done.stderr.strip()!r}"
-    if int(found.group(1)) < NODE_MAJOR_MIN:
-        return f"node {done.stdout.strip()} is older than {NODE_MAJOR_MIN}"
-    return None
-
-
-def _lock_digest(peer_dir: Path) -> str:
-    return hashlib.sha256((peer_dir / "package-lock.json").read_bytes()).hexdigest()
+    return npm.available()
 
 
 def installed(repo: Path) -> bool:
-    """Whether node_modules holds exactly what package-lock.json pins."""
-    peer_dir = repo / "bench" / "peer"
-    stamp = peer_dir / "node_modules" / _STAMP
-    try:
-        return stamp.read_text().strip() == _lock_digest(peer_dir)
-    except OSError:
-        return False
+    """Whether bench/peer/node_modules holds exactly what package-lock.json pins."""
+    return npm.installed(repo / "bench" / "peer")
 
 
 def install(repo: Path) -> None:
-    """`npm ci` in bench/peer when node_modules is missing or was not installed from this lock.
-
-    Install scripts are not run: no package here needs one, and a postinstall that
-    downloads anything would fail where only the registry is reachable.
-    """
-    if installed(repo):
-        return
-    peer_dir = repo / "bench" / "peer"
-    try:
-        done = subprocess.run(
-            NPM_CI,
-            cwd=peer_dir,
-            capture_output=True,
-            text=True,
-            timeout=INSTALL_SECONDS,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise RuntimeError(f"npm ci took more than {INSTALL_SECONDS:.0f} s") from None
-    if done.returncode != 0:
-        raise RuntimeError(
-            f"npm ci failed ({done.returncode}):\n{(done.stderr or done.stdout)[-3000:]}"
-        )
-    (peer_dir / "node_modules" / _STAMP).write_text(_lock_digest(peer_dir) + "\n")
+    """`npm ci` in bench/peer when node_modules is missing or was not installed from this lock."""
+    npm.install(repo / "bench" / "peer")
 
 
 def prepare(repo: Path) -> str | None:
     """`available()` then `install()`: None when the peer can be started, else why not."""
-    reason = available()
-    if reason is not None:
-        return reason
-    try:
-        install(repo)
-    except (OSError, RuntimeError) as error:
-        return str(error).splitlines()[0]
-    return None
+    return npm.prepare(repo / "bench" / "peer")
 
 
 def versions(repo: Path) -> dict[str, str]:
     """Node's version and the installed versions of the peer's packages, for the report."""
-    out: dict[str, str] = {}
-    node = shutil.which("node")
-    if node is not None:
-        try:
-            done = subprocess.run(
-                [node, "--version"], capture_output=True, text=True, timeout=30, check=False
-            )
-            out["node"] = done.stdout.strip() or "unknown"
-        except (OSError, subprocess.TimeoutExpired):
-            out["node"] = "unknown"
-    modules = repo / "bench" / "peer" / "node_modules"
-    for package in ("@graphql-hive/gateway", "@graphql-mesh/compose-cli", "@omnigraph/openapi"):
-        try:
-            out[package] = str(
-                json.loads((modules / package / "package.json").read_text())["version"]
-            )
-        except (OSError, ValueError, KeyError):
-            out[package] = "not installed"
-    return out
+    return {"node": npm.node_version(), **npm.package_versions(repo / "bench" / "peer", PACKAGES)}
 
 
 def _owner_env(owner_urls: Mapping[str, str]) -> dict[str, str]:
