@@ -1,0 +1,338 @@
+"""The benchmark's second peer: Tailcall over the same demo owners, side by side with ours.
+
+Tailcall is a GraphQL runtime in Rust configured by one GraphQL file of `@http` directives.
+Its npm package for this platform (`@tailcallhq/core-linux-x64-gnu`, pinned in
+bench/tailcall/package-lock.json) carries the binary itself. The configuration is
+written at run time from bench/tailcall/config.graphql.template with the running owners'
+URLs and a free port, and served by `tailcall start`, pinned to the gateway's core. Nothing
+here measures: the load generator's jobs run against it as against ours, with its
+documents, and `normalise` turns its answers into ours to check both return the same data.
+
+By hand, ``python -m bench.tailcall`` runs a short self-check (see ``main``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import string
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from . import npm, procs
+from . import peer as hive
+
+TAILCALL_DIR = Path(__file__).resolve().parent / "tailcall"
+PACKAGE = "@tailcallhq/core-linux-x64-gnu"
+# Later builds of the package need glibc 2.39; 1.0.0 runs on Debian 12's 2.36.
+VERSION = "1.0.0"
+# No usage reports sent home, nothing logged per request (as the other gateways).
+TAILCALL_ENV = {"TAILCALL_TRACKER": "false", "TAILCALL_LOG_LEVEL": "warn"}
+VERSION_SECONDS = 30.0
+
+# Tailcall's documents: the same fields as bench.scenarios' CALLER_SCREEN and
+# MANY_CUSTOMERS, under its names (the owners'), in the owners' formats, and erp_code.
+CALLER_SCREEN = (TAILCALL_DIR / "caller_screen.graphql").read_text()
+MANY_CUSTOMERS = (TAILCALL_DIR / "many_customers.graphql").read_text()
+
+# The customer's fields that the ERP answers, keyed by the CRM's erp_code.
+_ERP_FIELDS = ("credit", "invoices")
+_ABSENT = object()
+
+
+# --------------------------------------------------------------------------- set-up
+
+
+def _folder(repo: Path) -> Path:
+    return repo / "bench" / "tailcall"
+
+
+def binary(repo: Path) -> Path:
+    """The tailcall executable the npm package unpacks."""
+    return _folder(repo) / "node_modules" / PACKAGE / "bin" / "tailcall"
+
+
+def available() -> str | None:
+    """None when this machine can install Tailcall's package; otherwise why not."""
+    system, machine = platform.system(), platform.machine()
+    if system != "Linux" or machine not in ("x86_64", "AMD64"):
+        return f"{PACKAGE} is built for Linux on x86-64, not {system} {machine}"
+    return npm.available()
+
+
+def installed(repo: Path) -> bool:
+    """Whether bench/tailcall/node_modules holds exactly what package-lock.json pins."""
+    return npm.installed(_folder(repo))
+
+
+def binary_version(repo: Path) -> str:
+    """`tailcall --version` ("tailcall v1.0.0"); RuntimeError when the binary does not run."""
+    try:
+        done = subprocess.run(
+            [str(binary(repo)), "--version"],
+            capture_output=True,
+            text=True,
+            timeout=VERSION_SECONDS,
+            check=False,
+            env={**os.environ, **TAILCALL_ENV},
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise RuntimeError(f"the tailcall binary does not run here: {error}") from None
+    if done.returncode != 0:
+        # A glibc too old for the build says so on stderr ("GLIBC_2.39' not found").
+        why = (done.stderr or done.stdout).strip().splitlines()
+        raise RuntimeError(
+            f"the tailcall binary does not run here (status {done.returncode}): "
+            + (why[-1] if why else "no output")
+        )
+    return done.stdout.strip()
+
+
+def prepare(repo: Path) -> str | None:
+    """Check the platform, node and npm, `npm ci` if needed, run the binary once.
+
+    None when Tailcall can be started, else why not (for the report).
+    """
+    reason = available()
+    if reason is not None:
+        return reason
+    reason = npm.prepare(_folder(repo))
+    if reason is not None:
+        return reason
+    try:
+        binary_version(repo)
+    except RuntimeError as error:
+        return str(error)
+    return None
+
+
+def versions(repo: Path) -> dict[str, str]:
+    """The installed package's version and what the binary says it is, for the report."""
+    out = npm.package_versions(_folder(repo), (PACKAGE,))
+    try:
+        out["tailcall"] = binary_version(repo).removeprefix("tailcall").strip()
+    except RuntimeError:
+        out["tailcall"] = "does not run"
+    return out
+
+
+def write_config(owner_urls: Mapping[str, str], port: int, *, repo: Path, build_dir: Path) -> Path:
+    """The configuration for owners at `owner_urls` and `port`, written into `build_dir`."""
+    template = string.Template((_folder(repo) / "config.graphql.template").read_text())
+    text = template.substitute(
+        port=port, **{name: url.rstrip("/") for name, url in owner_urls.items()}
+    )
+    build_dir.mkdir(parents=True, exist_ok=True)
+    config = build_dir / "config.graphql"
+    config.write_text(text)
+    return config
+
+
+def start_tailcall(
+    owner_urls: Mapping[str, str],
+    port: int,
+    pinning: procs.Pinning,
+    *,
+    repo: Path,
+    build_dir: Path,
+    log_path: Path,
+) -> procs.Service:
+    """Write the configuration, start `tailcall start` on `port`, wait until it answers.
+
+    Pinned like our gateway (`pinning.prefix("gateway")`), one worker thread (the
+    configuration says so). The service's URL is under "gateway", as ours, so the load
+    generator's jobs take either.
+    """
+    config = write_config(owner_urls, port, repo=repo, build_dir=build_dir)
+    args = [*pinning.prefix("gateway"), str(binary(repo)), "start", str(config)]
+    process, log = procs._spawn(
+        "tailcall", args, cwd=build_dir, log_path=log_path, env=TAILCALL_ENV
+    )
+    service = procs.Service("tailcall", process, {"gateway": f"http://127.0.0.1:{port}"}, log)
+    try:
+        # The configuration routes Tailcall's status check to /healthz, where procs waits.
+        procs._wait_healthy(service)
+        _first_answer(service)
+        service.affinity = procs.affinity(service.pid)
+    except BaseException:
+        service.stop()
+        raise
+    return service
+
+
+def _first_answer(service: procs.Service) -> None:
+    """Wait for a real answer to a query, not only the status route's."""
+    deadline = time.monotonic() + procs.STARTUP_SECONDS
+    while True:
+        try:
+            reply = hive.post(service.urls["gateway"], "{ __typename }", {})
+        except (urllib.error.URLError, OSError, ValueError) as error:
+            reply = {"errors": [{"message": str(error)}]}
+        if reply.get("data") == {"__typename": "Query"}:
+            return
+        if service.process.poll() is not None:
+            raise RuntimeError(f"tailcall exited with status {service.process.returncode}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"tailcall does not answer queries: {reply}")
+        time.sleep(0.2)
+
+
+# --------------------------------------------------------------------------- the answers
+
+
+def _unwrapped(customer: Any) -> Any:
+    """A Tailcall customer in the Hive peer's shape: one credit, ERP fields null sans key."""
+    if not isinstance(customer, dict):
+        return customer
+    out = dict(customer)
+    erp_code = out.pop("erp_code", _ABSENT)
+    credit = out.get("credit")
+    if isinstance(credit, list) and len(credit) <= 1:
+        # More than one would be a difference to show: the list is left as it is.
+        out["credit"] = credit[0] if credit else None
+    if erp_code is None:
+        # Ours has no key to ask the ERP with and answers null; Tailcall asked with an
+        # empty one and got nothing back.
+        for name in _ERP_FIELDS:
+            if name in out and out[name] in ([], None):
+                out[name] = None
+    return out
+
+
+def normalise(response: Mapping[str, Any]) -> dict[str, Any]:
+    """Tailcall's `data` in our gateway's shape, names and formats, to compare with ours.
+
+    Takes the whole response or its `data`. Tailcall's schema keeps the owners' names and
+    formats, as the Hive peer's does, with two differences of its own undone first:
+    `credit` is the ERP batch read's list of accounts (one, or none: it becomes that one,
+    or null), and `erp_code`, asked only to see it, is dropped; where it is null, `credit`
+    and `invoices` become null, as ours answers them. Then as bench/peer.py normalise():
+    `display_name` becomes `displayName`, cents Money strings, epoch seconds ISO 8601,
+    phones E.164, ticket ids strings, statuses upper case, channels our enum. Nothing is
+    dropped or re-ordered otherwise.
+    """
+    data = response.get("data", response)
+    if not isinstance(data, Mapping):
+        return {}
+    shaped = {
+        key: [_unwrapped(item) for item in value] if isinstance(value, list) else _unwrapped(value)
+        for key, value in data.items()
+    }
+    return hive.normalise(shaped)
+
+
+# --------------------------------------------------------------------------- self-check
+
+
+def _with_system(
+    repo: Path, out: Path, latency_ms: int, pinning: procs.Pinning
+) -> tuple[procs.Service, procs.Service, procs.Service]:
+    owners = procs.start_owners(
+        repo=repo,
+        pinning=pinning,
+        latency_ms=latency_ms,
+        data_dir=out / "data",
+        log_path=out / f"owners-{latency_ms}.log",
+    )
+    try:
+        ours = procs.start_gateway(
+            repo=repo, pinning=pinning, owner_urls=owners.urls, log_path=out / "gateway.log"
+        )
+    except BaseException:
+        owners.stop()
+        raise
+    try:
+        tailcall = start_tailcall(
+            owners.urls,
+            procs.free_port_block(1),
+            pinning,
+            repo=repo,
+            build_dir=out / f"tailcall-{latency_ms}",
+            log_path=out / f"tailcall-{latency_ms}.log",
+        )
+    except BaseException:
+        ours.stop()
+        owners.stop()
+        raise
+    return owners, ours, tailcall
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Start owners, our gateway and Tailcall; compare answers, count owner requests, time.
+
+    Not a benchmark: a check, by hand, that Tailcall works and answers as ours does.
+    """
+    from .scenarios import CALLER_ID
+    from .scenarios import CALLER_SCREEN as OUR_CALLER_SCREEN
+    from .scenarios import MANY_CUSTOMERS as OUR_MANY_CUSTOMERS
+
+    parser = argparse.ArgumentParser(prog="python -m bench.tailcall", description=main.__doc__)
+    parser.add_argument(
+        "--out", type=Path, default=None, help="logs and data (default: a temp dir)"
+    )
+    parser.add_argument("--requests", type=int, default=50, help="timed requests per gateway")
+    args = parser.parse_args(argv)
+    repo = Path(__file__).resolve().parent.parent
+    reason = prepare(repo)
+    if reason is not None:
+        print(f"tailcall not measured: {reason}")
+        return 1
+    pinning = procs.detect_pinning()
+    pinning.pin_self()
+    out = args.out or Path(tempfile.mkdtemp(prefix="ownergraph-tailcall-"))
+    print(f"[tailcall] {binary_version(repo)}; logs in {out}; {pinning.note}")
+    failed = False
+    owners, ours, tailcall = _with_system(repo, out, 0, pinning)
+    with procs.running(owners), procs.running(ours), procs.running(tailcall):
+        mine, theirs = ours.urls["gateway"], tailcall.urls["gateway"]
+        sizes: list[tuple[str, str, str, dict[str, Any]]] = [
+            ("CALLER_SCREEN", OUR_CALLER_SCREEN, CALLER_SCREEN, {"id": CALLER_ID}),
+            ("CALLER_SCREEN C00006", OUR_CALLER_SCREEN, CALLER_SCREEN, {"id": "C00006"}),
+            *(
+                (f"MANY_CUSTOMERS N={n}", OUR_MANY_CUSTOMERS, MANY_CUSTOMERS, {"ids": hive._ids(n)})
+                for n in (1, 10, 100)
+            ),
+        ]
+        for label, our_doc, their_doc, variables in sizes:
+            our_reply = hive.post(mine, our_doc, variables)
+            their_reply = hive.post(theirs, their_doc, variables)
+            diff = hive.differences(our_reply.get("data"), normalise(their_reply))
+            errors = (our_reply.get("errors") or []) + (their_reply.get("errors") or [])
+            verdict = "same data" if not diff and not errors else "DIFFERENT"
+            failed |= bool(diff or errors)
+            print(f"[tailcall] {label}: {verdict}")
+            for line in [*diff[:10], *(json.dumps(e)[:300] for e in errors[:3])]:
+                print(f"         {line}")
+        print("[tailcall] owner requests per query (crm, erp, helpdesk, contactcenter; total):")
+        for label, our_doc, their_doc, variables in sizes:
+            for who, url, doc in (("ours", mine, our_doc), ("tailcall", theirs, their_doc)):
+                counts = hive.owner_requests(url, owners.urls, doc, variables)
+                row = ", ".join(f"{counts[name]:g}" for name in procs.SYSTEMS)
+                print(f"         {label:<22} {who}: {row}; {sum(counts.values()):g}")
+    owners, ours, tailcall = _with_system(repo, out, 20, pinning)
+    with procs.running(owners), procs.running(ours), procs.running(tailcall):
+        variables = {"id": CALLER_ID}
+        mine_ms = hive._p50_ms(ours.urls["gateway"], OUR_CALLER_SCREEN, variables, args.requests)
+        their_ms = hive._p50_ms(tailcall.urls["gateway"], CALLER_SCREEN, variables, args.requests)
+        print(
+            f"[tailcall] CALLER_SCREEN p50 at concurrency 1, owners at 20 ms, {args.requests} "
+            f"requests: ours {mine_ms:.1f} ms, tailcall {their_ms:.1f} ms, "
+            f"ours/tailcall {mine_ms / their_ms:.2f}"
+        )
+        print(
+            f"[tailcall] peak RSS: ours {(procs.peak_rss_kib(ours.pid) or 0) / 1024:.0f} MiB, "
+            f"tailcall {(procs.peak_rss_kib(tailcall.pid) or 0) / 1024:.0f} MiB"
+        )
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
