@@ -19,7 +19,7 @@ JSON on stdout. Jobs:
 
 Every GraphQL request carries the demo agent's key and sends its arguments as variables,
 but for the hostile documents, sent with and without the key, as an attacker would. A job
-takes any gateway (ours, the naive baseline, the peer) with that gateway's documents;
+takes any gateway (ours, the naive baseline, the peers) with that gateway's documents;
 `idle_pids` names the gateways left idle meanwhile, whose CPU time is read too.
 
 It only measures; summarising and reporting happen in the orchestrating process.
@@ -505,8 +505,11 @@ async def closed_loop(job: Job) -> dict[str, Any]:
     """`concurrency` workers loop over random customers.
 
     Counted: every request answered inside the timed window (after a warm-up at the same
-    concurrency), whenever it was sent.
+    concurrency), whenever it was sent. With `owners`, the owners' counters are reset as the
+    window opens and read as it closes: the owner requests made meanwhile, which a gateway
+    that batches across queries makes fewer of than one per owner call of a query.
     """
+    owners: Mapping[str, str] = job.get("owners") or {}
     url = f"{job['gateway']}/graphql"
     document: str = job["query"]
     concurrency: int = job["concurrency"]
@@ -533,18 +536,24 @@ async def closed_loop(job: Job) -> dict[str, Any]:
             )
             records.append((started, ended, outcome.kind, outcome.codes, outcome.message, found))
 
-    async with _session(concurrency) as session:
+    owner_stats: dict[str, Any] = {}
+    # The owners' counters on connections of their own: the workers' are all busy.
+    async with _session(concurrency) as session, _session(len(owners) or 1) as counters:
         tasks = [
             asyncio.create_task(worker(job["seed"] * 1000 + i, session)) for i in range(concurrency)
         ]
         await asyncio.sleep(job["warmup_s"])
         rss_reset = procs.reset_peak_rss(gateway_pid)
+        if owners:
+            await _owner_stats(counters, owners, "DELETE")
         clock = CpuClock.of(job)
         clock.start()
         window.start = time.perf_counter()
         await asyncio.sleep(job["duration_s"])
         window.end = time.perf_counter()
         cpu = clock.stop()
+        if owners:
+            owner_stats = await _owner_stats(counters, owners, "GET")
         peak = procs.peak_rss_kib(gateway_pid)
         rss_now = procs.rss_kib(gateway_pid)
         window.stop = True
@@ -565,6 +574,7 @@ async def closed_loop(job: Job) -> dict[str, Any]:
         "error_codes": dict(codes),
         "error_samples": samples,
         "customers_found": sum(1 for r in records if r[5]),
+        "owner_requests": {name: stats["requests"] for name, stats in owner_stats.items()},
         "cpu_s": cpu["cpu_s"],
         "gateway_peak_rss_kib": peak,
         "gateway_rss_kib": rss_now,

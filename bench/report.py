@@ -537,6 +537,7 @@ def _closed_loop(results: dict[str, Any]) -> str:
                 spread(group, lambda r: _share(r, "gateway_core_others"), 0),
                 spread(group, lambda r: _share(r, "steal"), 0),
                 spread(group, lambda r: r.get("idle_gateways_cpu_s"), 2),
+                spread(group, _owner_requests_per_answer, 2),
             )
         )
         if errors:
@@ -573,7 +574,10 @@ def _closed_loop(results: dict[str, Any]) -> str:
         "less the gateways pinned there, which is what outsiders took from the gateway); "
         "steal: time the host did not give the virtual CPUs; idle "
         "gateways: CPU seconds the gateways not under load used meanwhile (on the same "
-        f"core). Peak RSS is the loaded gateway's VmHWM, {rss_note}.\n\n"
+        f"core). Peak RSS is the loaded gateway's VmHWM, {rss_note}. Owner requests per "
+        "answer: the owners' own counts (`/_stats`, reset as the window opens, read as it "
+        "closes) over the requests answered in the window; a gateway whose batches span "
+        "concurrent queries makes fewer than one query alone needs.\n\n"
         + table(
             (
                 "owners",
@@ -589,6 +593,7 @@ def _closed_loop(results: dict[str, Any]) -> str:
                 "of which on the gateway's core %",
                 "steal %",
                 "idle gateways CPU s",
+                "owner requests/answer",
             ),
             resources,
         )
@@ -601,6 +606,11 @@ def _closed_loop(results: dict[str, Any]) -> str:
 def _share(run: dict[str, Any], name: str) -> float | None:
     seconds = run["cpu_s"].get(name)
     return None if seconds is None else 100 * seconds / run["window_s"]
+
+
+def _owner_requests_per_answer(run: dict[str, Any]) -> float | None:
+    found = run.get("owner_requests_per_answer")
+    return float(sum(found.values())) if found else None
 
 
 # Scenario 4's floor figures, in the order the waves run.

@@ -638,6 +638,8 @@ class Runner:
                 "gateway_pid": service.pid,
                 "owners_pid": system.owners.pid,
                 "idle_pids": system.idle_pids(gateway),
+                # Counted over the window: owner requests per answer under load.
+                "owners": system.owners.urls,
                 "query": documents(gateway).caller_screen,
                 "customers": CUSTOMERS,
                 "concurrency": concurrency,
@@ -667,6 +669,14 @@ class Runner:
             "error_codes": raw["error_codes"],
             "error_samples": raw["error_samples"],
             "customers_found": raw["customers_found"],
+            # Owner requests made during the window, per request answered in it (the
+            # owners' own counts): a gateway that batches across queries makes fewer than
+            # a query alone needs.
+            "owner_requests_per_answer": (
+                {name: count / raw["completed"] for name, count in raw["owner_requests"].items()}
+                if raw["completed"]
+                else {}
+            ),
             "cpu_s": cpu,
             "idle_gateways_cpu_s": sum(
                 seconds or 0.0 for name, seconds in cpu.items() if name.startswith("idle:")
