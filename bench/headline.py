@@ -1,4 +1,4 @@
-"""The top of RESULTS.md: the targets, ours beside the peer, and what batching buys.
+"""The top of RESULTS.md: the targets, ours beside each peer, and what batching buys.
 
 Nothing here measures. Every figure is min / median / max over the repeats, and every ratio
 min / median / max of the per-repeat ratios: each repeat measures the gateways one after
@@ -19,7 +19,14 @@ from .tables import Row, table
 Values = dict[int, float | None]
 Get = Callable[[dict[str, Any]], float | None]
 
-LABELS = {"ours": "ours", "peer": "peer (Hive Gateway)", "naive": "naive (no batching)"}
+LABELS = {
+    "ours": "ours",
+    "peer": "peer (Hive Gateway)",
+    "tailcall": "Tailcall",
+    "naive": "naive (no batching)",
+}
+# How the report names a peer in a sentence.
+PEER_NAMES = {"peer": "Hive Gateway", "tailcall": "Tailcall"}
 # The plan's minimum for the caller screen and for customers(ids:) at any N (one request per
 # owner entity and wave), when the results do not say.
 PLAN_REQUESTS = 5
@@ -196,9 +203,9 @@ def _loop_keys(results: Mapping[str, Any]) -> list[tuple[int, int]]:
 # --------------------------------------------------------------------------- peer
 
 
-def peer_status(results: Mapping[str, Any]) -> tuple[bool, str]:
-    """Whether the peer was measured, and the reason when it was not."""
-    peer = results.get("peer") or {}
+def peer_status(results: Mapping[str, Any], gateway: str = "peer") -> tuple[bool, str]:
+    """Whether a peer (Hive Gateway by default) was measured, and the reason when it was not."""
+    peer = results.get(gateway) or {}
     reason = (peer.get("status") or {}).get("reason")
     measured = bool(peer.get("caller_screen") or peer.get("closed_loop"))
     if measured:
@@ -220,13 +227,15 @@ def _same_data(results: Mapping[str, Any], gateway: str) -> str:
     return "\n".join(lines)
 
 
-def versus_peer(results: Mapping[str, Any]) -> str:
-    measured, reason = peer_status(results)
-    title = "## Ours beside the peer (Hive Gateway)\n\n"
-    if not measured:
-        return title + f"**Peer not measured: {reason}.**"
-    status = results["peer"].get("status") or {}
-    versions = status.get("versions") or {}
+def _owner_requests_per_answer(run: Mapping[str, Any]) -> float | None:
+    per_system = run.get("owner_requests_per_answer")
+    if not isinstance(per_system, Mapping) or not per_system:
+        return None
+    return float(sum(per_system.values()))
+
+
+def _peer_tables(results: Mapping[str, Any], gateway: str) -> str:
+    """The ratios ours / `gateway`: latency and throughput, owner requests, resources."""
     sizes = results["config"]["sizes"]
     latency: list[Measure] = [
         _screen(results, "p50 ms", _gateway_p("p50")),
@@ -246,6 +255,10 @@ def versus_peer(results: Mapping[str, Any]) -> str:
             _size(results, size, "owner requests/query", total_requests, digits=2),
             _size(results, size, "latency p50 ms", _p("p50")),
         ]
+    for ms, conc in _loop_keys(results):
+        requests.append(
+            _loop(results, ms, conc, "owner requests/answer", _owner_requests_per_answer, digits=2)
+        )
     resources: list[Measure] = [
         _screen(
             results,
@@ -266,16 +279,50 @@ def versus_peer(results: Mapping[str, Any]) -> str:
             ),
             _loop(results, ms, conc, "peak RSS MiB", lambda r: r["gateway_peak_rss_mib"]),
         ]
-    errors = _loop_errors(results, "peer")
+    errors = _loop_errors(results, gateway)
     outsiders = ", ".join(
-        f"{gateway} {_outsiders(results, gateway):.0f} %" for gateway in ("ours", "peer")
+        f"{LABELS[name]} {share:.0f} %"
+        for name in ("ours", gateway)
+        if not math.isnan(share := _outsiders(results, name))
     )
-    installed = (
-        f" node_modules was installed during this run (`npm ci`, {status.get('install_s', 0):.0f}"
-        " s, included in the run's time)."
-        if status.get("installed_during_run")
-        else " node_modules was already installed (no `npm ci` during this run)."
+    return (
+        f"Ratios are ours / {gateway}, min / median / max of the per-repeat ratios; "
+        '"ahead" says which side the median ratio favours (within 2 %: even).\n\n'
+        "Latency and throughput:\n\n"
+        + comparison(latency, "ours", gateway)
+        + "\n\nOwner requests per query (counted by the owners, `/_stats`; in the closed "
+        "loop, the owner requests made during the window per request answered in it):\n\n"
+        + comparison(requests, "ours", gateway)
+        + "\n\nResources (CPU: utime + stime of the gateway process over the measured part; "
+        "peak RSS: VmHWM over each closed-loop window):\n\n"
+        + comparison(resources, "ours", gateway)
+        + (
+            "\n\nWhat processes outside the benchmark took from the gateway's core during the "
+            f"closed-loop windows (median over them, % of the core): {outsiders}. Much more "
+            "on one side would bias the comparison against it."
+            if outsiders
+            else ""
+        )
+        + (f"\n\n{PEER_NAMES[gateway]} errors under load: {errors}." if errors else "")
     )
+
+
+def _installed(status: Mapping[str, Any]) -> str:
+    if status.get("installed_during_run"):
+        return (
+            f" node_modules was installed during this run (`npm ci`, "
+            f"{status.get('install_s', 0):.0f} s, included in the run's time)."
+        )
+    return " node_modules was already installed (no `npm ci` during this run)."
+
+
+def versus_peer(results: Mapping[str, Any]) -> str:
+    measured, reason = peer_status(results)
+    title = "## Ours beside the peer (Hive Gateway)\n\n"
+    if not measured:
+        return title + f"**Peer not measured: {reason}.**"
+    status = results["peer"].get("status") or {}
+    versions = status.get("versions") or {}
     hive = versions.get("@graphql-hive/gateway", "?")
     node = versions.get("node", "?")
     compose = versions.get("@graphql-mesh/compose-cli", "?")
@@ -288,21 +335,32 @@ def versus_peer(results: Mapping[str, Any]) -> str:
         "same owners, and is measured by the same load generator jobs, interleaved with "
         "ours in every repeat. **It checks no authentication or roles and writes no "
         "audit** (ours checks the demo key and the agent's role on every field): this "
-        "slightly favours the peer." + installed + "\n\n"
-        f"Same data: {_same_data(results, 'peer')}\n\n"
-        "Ratios are ours / peer, min / median / max of the per-repeat ratios; "
-        '"ahead" says which side the median ratio favours (within 2 %: even).\n\n'
-        "Latency and throughput:\n\n"
-        + comparison(latency, "ours", "peer")
-        + "\n\nOwner requests per query (counted by the owners, `/_stats`):\n\n"
-        + comparison(requests, "ours", "peer")
-        + "\n\nResources (CPU: utime + stime of the gateway process over the measured part; "
-        "peak RSS: VmHWM over each closed-loop window):\n\n"
-        + comparison(resources, "ours", "peer")
-        + "\n\nWhat processes outside the benchmark took from the gateway's core during the "
-        f"closed-loop windows (median over them, % of the core): {outsiders}. Much more on "
-        "one side would bias the comparison against it."
-        + (f"\n\nPeer errors under load: {errors}." if errors else "")
+        "slightly favours the peer." + _installed(status) + "\n\n"
+        f"Same data: {_same_data(results, 'peer')}\n\n" + _peer_tables(results, "peer")
+    )
+
+
+def versus_tailcall(results: Mapping[str, Any]) -> str:
+    measured, reason = peer_status(results, "tailcall")
+    title = "## Ours beside Tailcall\n\n"
+    if not measured:
+        return title + f"**Tailcall not measured: {reason}.**"
+    status = results["tailcall"].get("status") or {}
+    versions = status.get("versions") or {}
+    version = versions.get("tailcall", "?")
+    return (
+        title + f"Tailcall {version} (`@tailcallhq/core-linux-x64-gnu`, its binary from npm), "
+        "serving a configuration written from bench/tailcall/config.graphql.template with "
+        "the same running owners' URLs, pinned to the same core as ours, one process with "
+        "one worker thread, batching on (`@upstream(batch: {delay: 1, maxSize: 100})`). It "
+        "answers the same queries (the owners' field names instead of ours, and the CRM's "
+        "`erp_code` besides, which the CRM sends anyway) over the same owners, and is "
+        "measured by the same load generator jobs, interleaved with ours and the Hive peer "
+        "in every repeat. **It checks no authentication or roles, writes no audit and, by "
+        "its default, validates no document** (ours checks the demo key and the agent's "
+        "role on every field, and validates each document once per text): this favours "
+        "Tailcall." + _installed(status) + "\n\n"
+        f"Same data: {_same_data(results, 'tailcall')}\n\n" + _peer_tables(results, "tailcall")
     )
 
 

@@ -32,6 +32,8 @@ NAIVE_ENV = {"OWNERGRAPH_BATCHING": "false"}
 STARTUP_SECONDS = 120.0
 STOP_SECONDS = 15.0
 _CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+# The resolution of the CPU times read from /proc (10 ms on Linux).
+TICK_MS = 1000 / _CLK_TCK
 
 
 @dataclass(frozen=True)

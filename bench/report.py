@@ -10,7 +10,7 @@ import json
 import math
 from typing import Any
 
-from . import headline
+from . import gaps, headline
 from .procs import SYSTEMS
 from .stats import Spread
 from .tables import Row, at, counts, error_text, median, spread, spread_at, table
@@ -21,6 +21,8 @@ def render(results: dict[str, Any], total_s: float) -> str:
         _header(results, total_s),
         headline.targets_table(results),
         headline.versus_peer(results),
+        headline.versus_tailcall(results),
+        gaps.section(results, "tailcall"),
         headline.batching(results),
         _machine(results),
         _method(results),
@@ -40,19 +42,22 @@ def _header(results: dict[str, Any], total_s: float) -> str:
     config = results["config"]
     repeats = config["repeats"]
     mode = "quick smoke run" if config["mode"] == "quick" else "full run"
-    status = (results.get("peer") or {}).get("status") or {}
-    install = (
-        f", of which {status.get('install_s', 0):.0f} s installing the peer (`npm ci`)"
-        if status.get("installed_during_run")
-        else ""
-    )
+    installs = [
+        f"{status.get('install_s', 0):.0f} s installing {headline.PEER_NAMES[name]} (`npm ci`)"
+        for name in headline.PEER_NAMES
+        if (status := (results.get(name) or {}).get("status") or {}).get("installed_during_run")
+    ]
+    install = f", of which {' and '.join(installs)}" if installs else ""
     gateways = ", ".join(
         label
         for gateway, label in headline.LABELS.items()
         if any(headline.figures(results, gateway).get(key) for key in _SCENARIOS)
     )
-    measured, reason = headline.peer_status(results)
-    peer = "" if measured else f" **Peer not measured: {reason}.**"
+    peer = ""
+    for name, label in headline.PEER_NAMES.items():
+        measured, reason = headline.peer_status(results, name)
+        if not measured:
+            peer += f" **{label} not measured: {reason}.**"
     return (
         "# Benchmark results\n\n"
         f"Written by `python -m bench` ({mode}, {repeats} repeat(s) of every scenario; the "
@@ -83,6 +88,8 @@ def _machine(results: dict[str, Any]) -> str:
     )
     versions = ((results.get("peer") or {}).get("status") or {}).get("versions") or {}
     peer = ", ".join(f"{name} {version}" for name, version in versions.items())
+    versions = ((results.get("tailcall") or {}).get("status") or {}).get("versions") or {}
+    tailcall = ", ".join(f"{name} {version}" for name, version in versions.items())
     rows = [
         ("Date", m["date"]),
         ("CPU", m["cpu_model"]),
@@ -91,6 +98,7 @@ def _machine(results: dict[str, Any]) -> str:
         ("Python", m["python"]),
         ("Packages", packages),
         ("Peer", peer or "n/a"),
+        ("Tailcall", tailcall or "n/a"),
         ("Code measured", f"commit {m['revision']}"),
         (
             "Pinning",
@@ -107,11 +115,13 @@ def _method(results: dict[str, Any]) -> str:
         "(`ownergraph owners`, one process), the gateways and the load generator (an "
         "asyncio client on aiohttp, its own process, keep-alive connections, 30 s timeout "
         "per request).",
-        "Three gateways, each one process pinned to the same core: **ours** (`ownergraph "
+        "Four gateways, each one process pinned to the same core: **ours** (`ownergraph "
         "serve --demo-keys`, uvicorn as shipped, no access log); the **naive baseline**, the "
         "same with `OWNERGRAPH_BATCHING=false` (every field its own owner call); the "
         "**peer**, Hive Gateway over a supergraph composed from the same owners (bench/peer/, "
-        "`NODE_ENV=production`, `--fork 1`).",
+        "`NODE_ENV=production`, `--fork 1`); **Tailcall**, its binary from npm over a "
+        "configuration written for the same owners (bench/tailcall/, one worker thread, "
+        "logging at `warn`, no usage reports).",
         "At each owner latency one owners process serves every gateway measured there, and "
         "all of them run side by side, but **only one is under load at a time**: each job "
         "loads one gateway while the others sit idle (their CPU time over each measurement "
@@ -123,20 +133,21 @@ def _method(results: dict[str, Any]) -> str:
         "least of all) is measured cold.",
         "Every GraphQL request is authenticated as a real client's would be: "
         "`Authorization: Bearer demo-agent` (the agent role, allowed every field asked for). "
-        "The peer ignores the header.",
+        "The peers ignore the header.",
         "Our gateway runs with `OWNERGRAPH_AUDIT_LOG=off`: by default it writes one audit "
         "line per request to stdout, which production would ship to a file instead; writing "
-        "that line is not part of these figures. The peer logs at `warn`: nothing per request.",
+        "that line is not part of these figures. The peers log at `warn`: nothing per request.",
         "Queries are fixed documents with their arguments as variables (`$id`, `$ids`, "
-        "`$phone`), as real clients send them; the peer's ask the same fields under the "
-        "owners' names (bench/peer/*.graphql). Our gateway caches parsed and validated "
+        "`$phone`), as real clients send them; the peers' ask the same fields under the "
+        "owners' names (bench/peer/*.graphql, bench/tailcall/*.graphql). Our gateway caches "
+        "parsed and validated "
         "documents, so after the first request each one skips parsing and validation: the "
         "realistic path, not the cost of a new document every time.",
         "Owner latency is the owners' `--latency-ms`: an asynchronous sleep before every "
         "business reply, so concurrent calls overlap as with a remote system.",
         f"Processes: owners at {c['owner_latency_ms']} ms with every gateway for scenarios 1 "
         f"and 2 and that half of scenario 3; owners at the other latencies of scenario 3 "
-        "with ours and the peer; scenario 4 (owners at "
+        "with ours and the peers; scenario 4 (owners at "
         f"{c.get('call_latency_ms', 50)} ms) with ours alone, its repeats one after the other.",
         f"Sizes: caller screen {c['caller_requests']} requests after {c['caller_warmup']} "
         f"warm-up; owner requests {c['size_queries']} queries per size after "
@@ -172,9 +183,11 @@ def _phase(key: str) -> str:
 
 _PHASES = {
     "peer install check": "checking (or installing) the peer's packages",
+    "tailcall install check": "checking (or installing) Tailcall's package",
     "start-up warm-up": "warming up freshly started gateways",
     "same data": "comparing answers",
-    "processes": "starting and stopping processes (and composing the peer's supergraph)",
+    "processes": "starting and stopping processes (composing the peer's supergraph, writing "
+    "Tailcall's configuration)",
     "round_trips": "round trips",
     "caller_screen": "caller screen",
     "owner_requests": "owner requests",

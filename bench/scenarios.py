@@ -1,8 +1,9 @@
 """The benchmark scenarios: start the processes, run load generator jobs, keep the figures.
 
-Three gateways are measured over the same demo owners, pinned to the same core: ours
+Four gateways are measured over the same demo owners, pinned to the same core: ours
 (`ours`), ours with batching off (`naive`, `OWNERGRAPH_BATCHING=false`: one owner call per
-field) and Hive Gateway (`peer`, bench/peer.py). At each owner latency the owners and every
+field), Hive Gateway (`peer`, bench/peer.py) and Tailcall (`tailcall`, bench/tailcall.py),
+the two peers installed from npm. At each owner latency the owners and every
 gateway needed there run side by side, but only one gateway is under load at a time: each
 job loads one, and reads the CPU time of the others to show they stayed idle. The order of
 the gateways rotates from repeat to repeat, so drift on a shared machine spreads over all.
@@ -31,6 +32,7 @@ import yaml
 
 from . import hostile, machine, procs
 from . import peer as peer_gw
+from . import tailcall as tailcall_gw
 from .stats import latency_summary
 
 CUSTOMERS = 10_000
@@ -109,8 +111,12 @@ FAULT_SAMPLE = 100  # random customers asked of the CRM; those with an ERP code 
 HOSTILE_LEAVES = ("displayName", "__typename")
 HOSTILE_KEYS: tuple[str | None, ...] = (None, procs.DEMO_KEY)
 
-# Ours, the peer (Hive Gateway, bench/peer.py) and the naive baseline (procs.NAIVE_ENV).
-GATEWAYS = ("ours", "peer", "naive")
+# Ours, the peers (Hive Gateway, bench/peer.py; Tailcall, bench/tailcall.py) and the naive
+# baseline (procs.NAIVE_ENV).
+GATEWAYS = ("ours", "peer", "tailcall", "naive")
+# The gateways installed from npm: each may be missing, and is then "not measured".
+PEERS = ("peer", "tailcall")
+PEER_NAMES = {"peer": "Hive Gateway", "tailcall": "Tailcall"}
 
 
 @dataclass(frozen=True)
@@ -122,10 +128,21 @@ class Documents:
 
 
 def documents(gateway: str) -> Documents:
-    """The peer asks the same fields under its own (the owners') names."""
+    """The peers ask the same fields under their own (the owners') names."""
     if gateway == "peer":
         return Documents(peer_gw.CALLER_SCREEN, peer_gw.MANY_CUSTOMERS)
+    if gateway == "tailcall":
+        return Documents(tailcall_gw.CALLER_SCREEN, tailcall_gw.MANY_CUSTOMERS)
     return Documents(CALLER_SCREEN, MANY_CUSTOMERS)
+
+
+def normalised(gateway: str, reply: Mapping[str, Any]) -> Any:
+    """A gateway's answer as ours would write it: the peers' mapped, ours' as it is."""
+    if gateway == "peer":
+        return peer_gw.normalise(reply)
+    if gateway == "tailcall":
+        return tailcall_gw.normalise(reply)
+    return reply.get("data")
 
 
 @dataclass(frozen=True)
@@ -163,7 +180,7 @@ class Config:
     size_min_queries: int = 3
     size_max_s: float = 4.0
     size_floor_queries: int = 10
-    # 3. closed loop: ours and the peer at every latency and concurrency, the naive
+    # 3. closed loop: ours and the peers at every latency and concurrency, the naive
     # baseline at these (owner latency ms, concurrency) only.
     loop_latencies_ms: tuple[int, ...] = (0, 20)
     loop_concurrency: tuple[int, ...] = (10, 50)
@@ -311,6 +328,8 @@ class System:
     latency_ms: int
     owners: procs.Service
     gateways: dict[str, procs.Service] = field(default_factory=dict)
+    # Each gateway's resident memory once it answered, before its warm-up (MiB).
+    started_rss_mib: dict[str, float | None] = field(default_factory=dict)
 
     def idle_pids(self, loaded: str) -> dict[str, int]:
         """The gateways left idle while `loaded` is measured."""
@@ -328,8 +347,8 @@ class Runner:
         self.log_dir = out_dir / "logs"
         self.pinning = procs.detect_pinning()
         self.timings: dict[str, float] = {}
-        # Why the peer is not measured (None while it is); set by `prepare_peer`.
-        self.peer_reason: str | None = "not prepared"
+        # Why each peer is not measured (None while it is); set by `prepare_peers`.
+        self.unavailable: dict[str, str | None] = {name: "not prepared" for name in PEERS}
 
     @contextmanager
     def timed(self, phase: str) -> Iterator[None]:
@@ -345,32 +364,37 @@ class Runner:
 
     # ------------------------------------------------------------------ processes
 
-    def prepare_peer(self) -> dict[str, Any]:
-        """Check node and npm, `npm ci` when node_modules is missing; what happened."""
-        if "peer" not in self.config.gateways:
-            self.peer_reason = "not selected for this run (--only)"
-            return {"reason": self.peer_reason, "installed_during_run": False}
-        was_installed = peer_gw.installed(self.repo)
+    def prepare_peers(self) -> dict[str, dict[str, Any]]:
+        """Each peer's set-up (`npm ci` when node_modules is missing); what happened."""
+        return {name: self._prepare_peer(name) for name in PEERS}
+
+    def _prepare_peer(self, name: str) -> dict[str, Any]:
+        if name not in self.config.gateways:
+            self.unavailable[name] = "not selected for this run (--only)"
+            return {"reason": self.unavailable[name], "installed_during_run": False}
+        module = peer_gw if name == "peer" else tailcall_gw
+        was_installed = module.installed(self.repo)
         started = time.monotonic()
-        self.peer_reason = peer_gw.prepare(self.repo)
+        with self.timed(f"{name} install check"):
+            self.unavailable[name] = module.prepare(self.repo)
         install_s = time.monotonic() - started
-        if self.peer_reason is not None:
-            _log(f"peer not measured: {self.peer_reason}")
-        installed_now = not was_installed and self.peer_reason is None
+        if self.unavailable[name] is not None:
+            _log(f"{PEER_NAMES[name]} not measured: {self.unavailable[name]}")
+        installed_now = not was_installed and self.unavailable[name] is None
         if installed_now:
-            _log(f"peer: npm ci took {install_s:.0f} s")
+            _log(f"{PEER_NAMES[name]}: npm ci took {install_s:.0f} s")
         return {
-            "reason": self.peer_reason,
+            "reason": self.unavailable[name],
             "installed_during_run": installed_now,
             "install_s": install_s if installed_now else 0.0,
-            "versions": peer_gw.versions(self.repo),
+            "versions": module.versions(self.repo),
         }
 
     @contextmanager
     def system(self, latency_ms: int, gateways: Sequence[str]) -> Iterator[System]:
         """Owners at `latency_ms` and each of `gateways`, all running; stopped on exit.
 
-        The peer is left out, and `peer_reason` says why, when it cannot be started.
+        A peer is left out, and `unavailable` says why, when it cannot be started.
         """
         _log(f"starting owners at {latency_ms} ms and {', '.join(gateways)}")
         with ExitStack() as stack:
@@ -388,6 +412,8 @@ class Runner:
                     service = self._start(name, owners, latency_ms)
                     if service is not None:
                         system.gateways[name] = stack.enter_context(procs.running(service))
+                        rss = procs.rss_kib(service.pid)
+                        system.started_rss_mib[name] = None if rss is None else rss / 1024
             with self.timed("start-up warm-up"):
                 for name in system.gateways:
                     self.start_warmup(system, name)
@@ -406,20 +432,22 @@ class Runner:
                 env=procs.NAIVE_ENV if name == "naive" else None,
                 name=name,
             )
-        if self.peer_reason is not None:
+        if self.unavailable[name] is not None:
             return None
+        start = peer_gw.start_peer if name == "peer" else tailcall_gw.start_tailcall
         try:
-            return peer_gw.start_peer(
+            return start(
                 owners.urls,
                 procs.free_port_block(1),
                 self.pinning,
                 repo=self.repo,
-                build_dir=self.out_dir / "peer" / f"{latency_ms}ms",
+                build_dir=self.out_dir / name / f"{latency_ms}ms",
                 log_path=log_path,
             )
         except (RuntimeError, OSError) as error:
-            self.peer_reason = f"it failed to start ({str(error).splitlines()[0]}; see {log_path})"
-            _log(f"peer not measured: {self.peer_reason}")
+            reason = f"it failed to start ({str(error).splitlines()[0]}; see {log_path})"
+            self.unavailable[name] = reason
+            _log(f"{PEER_NAMES[name]} not measured: {reason}")
             return None
 
     def start_warmup(self, system: System, gateway: str) -> None:
@@ -466,12 +494,12 @@ class Runner:
                 reply = peer_gw.post(url, document, variables, timeout=120)
             except (OSError, ValueError) as error:
                 reply = {"errors": [{"message": f"{type(error).__name__}: {error}"}]}
-            data = peer_gw.normalise(reply) if gateway == "peer" else reply.get("data")
+            data = normalised(gateway, reply)
             out[label] = {"data": data, "errors": reply.get("errors") or []}
         return out
 
     def same_data(self, system: System) -> dict[str, Any]:
-        """Whether the peer and the naive baseline answer exactly what ours answers."""
+        """Whether the peers and the naive baseline answer exactly what ours answers."""
         if "ours" not in system.gateways:
             return {}
         ours = self.answers(system, "ours")
@@ -1006,8 +1034,7 @@ def run(config: Config, repo: Path, out_dir: Path) -> dict[str, Any]:
     described = machine.describe(repo)  # before this process is pinned to one core
     runner = Runner(config, repo, out_dir)
     runner.pinning.pin_self()
-    with runner.timed("peer install check"):
-        peer_status = runner.prepare_peer()
+    peer_status = runner.prepare_peers()
     results: dict[str, Any] = {
         "config": asdict(config),
         "machine": described,
@@ -1024,15 +1051,19 @@ def run(config: Config, repo: Path, out_dir: Path) -> dict[str, Any]:
         "call_comes_in": [],
         "failing_owner": [],
         "hostile_documents": [],
-        # The peer and the naive baseline: scenarios 1 to 3, in the same shape.
-        "peer": {
-            "status": peer_status,
-            "caller_screen": [],
-            "owner_requests": [],
-            "closed_loop": [],
+        # The peers and the naive baseline: scenarios 1 to 3, in the same shape.
+        **{
+            name: {
+                "status": peer_status[name],
+                "caller_screen": [],
+                "owner_requests": [],
+                "closed_loop": [],
+            }
+            for name in PEERS
         },
         "naive": {"caller_screen": [], "owner_requests": [], "closed_loop": []},
         "same_data": {},
+        "started_rss_mib": {},
         "plan_requests": PLAN_REQUESTS,
         "timings_s": runner.timings,
     }
@@ -1046,6 +1077,7 @@ def run(config: Config, repo: Path, out_dir: Path) -> dict[str, Any]:
                 "owners": system.owners.affinity,
                 **{name: service.affinity for name, service in system.gateways.items()},
             }
+            results["started_rss_mib"][f"owners at {latency_ms} ms"] = system.started_rss_mib
             if latency_ms == config.owner_latency_ms and len(system.gateways) > 1:
                 with runner.timed("same data"):
                     results["same_data"] = runner.same_data(system)
@@ -1097,7 +1129,8 @@ def run(config: Config, repo: Path, out_dir: Path) -> dict[str, Any]:
                 f"a failing owner: {100 * healthy.get('share', math.nan):.1f} % of the "
                 f"healthy-phase responses carried the {FAULT_LABEL}'s data"
             )
-    results["peer"]["status"]["reason"] = runner.peer_reason
+    for name in PEERS:
+        results[name]["status"]["reason"] = runner.unavailable[name]
     results["duration_s"] = time.monotonic() - started
     _log(
         "time per phase: "
@@ -1153,7 +1186,7 @@ def _measure(
 def _error_totals(results: dict[str, Any]) -> tuple[int, int]:
     """Errors and measured GraphQL requests over every scenario and gateway of the run."""
     errors = requests = 0
-    for figures in (results, results["peer"], results["naive"]):
+    for figures in (results, *(results[name] for name in PEERS), results["naive"]):
         for run in [*figures["caller_screen"], *figures.get("call_comes_in", [])]:
             errors += _error_count(run["errors"])
             requests += int(run["gateway"]["n"])
