@@ -258,6 +258,10 @@ def _loop_line(results: Mapping[str, Any], gateway: str, latency: int, conc: int
         for system in SYSTEMS
     )
     p50 = both(lambda r: r["latency"]["p50"])
+    single = (
+        _median(screen_values(results, "ours", lambda r: r["gateway"]["p50"])),
+        _median(screen_values(results, gateway, lambda r: r["gateway"]["p50"])),
+    )
     line = (
         f"**Closed loop, owners {latency} ms, concurrency {conc}.** Ours served "
         f"{rps[0]:.0f} requests/s and {name} {rps[1]:.0f} (ours / {gateway} {ratio:.2f}). "
@@ -280,10 +284,21 @@ def _loop_line(results: Mapping[str, Any], gateway: str, latency: int, conc: int
             )
         elif p50[index] > 0:
             line += (
-                f" {who}: neither core was full; with {conc} clients waiting on each answer, "
-                f"throughput is {conc} over the latency ({conc} / {p50[index]:.1f} ms = "
-                f"{1000 * conc / p50[index]:.0f}/s): its p50 sets it."
+                f" {who}: neither core was full, so no CPU set its throughput: with {conc} "
+                f"clients each waiting for its answer, it is {conc} over the latency "
+                f"({conc} / {p50[index]:.1f} ms = {1000 * conc / p50[index]:.0f}/s)"
             )
+            alone = single[index]
+            added = p50[index] - alone
+            if latency == results["config"]["owner_latency_ms"] and not math.isnan(alone):
+                line += (
+                    f"; its p50 was {added:.1f} ms over its p50 one request at a time "
+                    f"({alone:.1f} ms): time spent waiting, on the owners or in the gateway, "
+                    "that these figures do not split"
+                    if added > 1.0
+                    else f"; its p50 was about its p50 one request at a time ({alone:.1f} ms)"
+                )
+            line += "."
     if core[0] >= BUSY_PCT and core[1] >= BUSY_PCT and cpu[0]:
         line += (
             " Both gateways kept their core full: the throughput ratio is about the inverse "
