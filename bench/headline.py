@@ -360,7 +360,37 @@ def versus_tailcall(results: Mapping[str, Any]) -> str:
         "its default, validates no document** (ours checks the demo key and the agent's "
         "role on every field, and validates each document once per text): this favours "
         "Tailcall." + _installed(status) + "\n\n"
-        f"Same data: {_same_data(results, 'tailcall')}\n\n" + _peer_tables(results, "tailcall")
+        f"Same data: {_same_data(results, 'tailcall')}\n\n"
+        + _peer_tables(results, "tailcall")
+        + _beside_hive(results)
+    )
+
+
+def _beside_hive(results: Mapping[str, Any]) -> str:
+    """Tailcall / Hive Gateway on the main figures, when both were measured in the run."""
+    if not peer_status(results, "peer")[0]:
+        return ""
+    measures: list[Measure] = [
+        _screen(results, "p50 ms", _gateway_p("p50")),
+        _screen(results, "p50 - floor p50 ms", lambda r: r["overhead_p50_ms"]),
+        _screen(
+            results, "gateway CPU ms/request", lambda r: r["gateway_cpu_per_request_ms"], digits=2
+        ),
+    ]
+    for size in results["config"]["sizes"][-1:]:
+        measures += [
+            _size(results, size, "owner requests/query", total_requests, digits=2),
+            _size(results, size, "latency p50 ms", _p("p50")),
+        ]
+    for ms, conc in _loop_keys(results):
+        measures.append(_loop(results, ms, conc, "requests/s", lambda r: r["rps"], better="higher"))
+    for ms, conc in _loop_keys(results)[-1:]:
+        measures.append(
+            _loop(results, ms, conc, "peak RSS MiB", lambda r: r["gateway_peak_rss_mib"])
+        )
+    return (
+        "\n\nTailcall beside the other peer, Hive Gateway, measured in the same repeats "
+        "(ratios tailcall / peer):\n\n" + comparison(measures, "tailcall", "peer")
     )
 
 
