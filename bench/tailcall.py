@@ -32,8 +32,8 @@ from . import peer as hive
 
 TAILCALL_DIR = Path(__file__).resolve().parent / "tailcall"
 PACKAGE = "@tailcallhq/core-linux-x64-gnu"
-# Later builds of the package need glibc 2.39; 1.0.0 runs on Debian 12's 2.36.
-VERSION = "1.0.0"
+# Pinned to 1.0.0 in bench/tailcall/package-lock.json: later builds of the package need
+# glibc 2.39, and 1.0.0 runs on Debian 12's 2.36.
 # No usage reports sent home, nothing logged per request (as the other gateways).
 TAILCALL_ENV = {"TAILCALL_TRACKER": "false", "TAILCALL_LOG_LEVEL": "warn"}
 VERSION_SECONDS = 30.0
@@ -84,8 +84,15 @@ def binary_version(repo: Path) -> str:
             check=False,
             env={**os.environ, **TAILCALL_ENV},
         )
-    except (OSError, subprocess.TimeoutExpired) as error:
-        raise RuntimeError(f"the tailcall binary does not run here: {error}") from None
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(
+            f"the tailcall binary does not run here: no answer in {VERSION_SECONDS:.0f} s"
+        ) from None
+    except OSError as error:
+        # strerror, not the error itself: the report should not carry this machine's paths.
+        raise RuntimeError(
+            f"the tailcall binary does not run here: {error.strerror or type(error).__name__}"
+        ) from None
     if done.returncode != 0:
         # A glibc too old for the build says so on stderr ("GLIBC_2.39' not found").
         why = (done.stderr or done.stdout).strip().splitlines()
