@@ -17,7 +17,6 @@ PACKAGES = (
     "uvicorn",
     "httpx",
     "aiohttp",
-    "aiodataloader",
     "uvloop",
     "httptools",
     "orjson",

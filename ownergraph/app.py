@@ -38,7 +38,7 @@ from .limits import limit_rules
 from .logs import RequestIdMiddleware
 from .metrics import Metrics
 from .operations import healthz, operations_app, operations_routes
-from .settings import Settings
+from .settings import EXECUTION_VARIABLE, EXECUTIONS, Settings, SettingsError
 from .tracing import TracingHTTP, tracing_hook
 from .tracing import tracer_provider as tracer_provider_for
 
@@ -115,8 +115,12 @@ def create_app(
     provider = tracer_provider or tracer_provider_for(settings.tracing)
     tracer = provider.get_tracer("ownergraph") if provider is not None else None
     audit = AuditLog.open(settings.audit_log, settings.audit_key)
+    if settings.execution not in EXECUTIONS:
+        raise SettingsError(EXECUTION_VARIABLE, settings.execution, ", ".join(EXECUTIONS))
     executor = Executor(
         graph.schema,
+        compiled=graph.compiled if settings.execution != "reference" else None,
+        differential=settings.execution == "differential",
         rules=rules,
         max_tokens=settings.limits.max_tokens,
         hooks=list(

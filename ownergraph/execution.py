@@ -1,11 +1,13 @@
 """Run one GraphQL operation: parse, validate, execute, shape the errors, add the owners.
 
 Documents are parsed and validated once per text (clients send the same few
-documents again and again, with variables), then executed by graphql-core
-over the graph's resolvers. Unexpected exceptions become a bare message with
-INTERNAL_SERVER_ERROR (logged with their traceback); errors written for
-clients keep their message and `extensions`. Every result carries
-`extensions.owners`.
+documents again and again, with variables), then a query runs compiled into
+its owner calls and a shaper (`resolvers.queries`), and anything the
+compiler does not take (introspection, mutations) runs through graphql-core's
+executor over the graph's resolvers, the reference both must agree with.
+Unexpected exceptions become a bare message with INTERNAL_SERVER_ERROR
+(logged with their traceback); errors written for clients keep their
+message and `extensions`. Every result carries `extensions.owners`.
 
 Cross-cutting work (limits, audit, metrics, tracing) hooks in as context
 managers around each operation, entered in order and left in reverse.
@@ -17,7 +19,7 @@ import logging
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from cachetools import LRUCache
 from graphql import (
@@ -36,7 +38,7 @@ from graphql import (
 from graphql.error import GraphQLSyntaxError
 from graphql.pyutils import is_awaitable
 
-from ownergraph.resolvers import is_expected, owner_extensions
+from ownergraph.resolvers import is_expected, owner_extensions, reading_ahead
 
 logger = logging.getLogger("ownergraph")
 
@@ -71,6 +73,22 @@ Hook = Callable[[Operation], AbstractContextManager[None]]
 """Something to do around every operation: audit, metrics, tracing."""
 
 
+class Compiled(Protocol):
+    """Runs the operations it can compile; None for one graphql-core must run."""
+
+    async def execute(
+        self,
+        document: DocumentNode,
+        definition: OperationDefinitionNode,
+        context: Any,
+        variables: Mapping[str, Any] | None,
+    ) -> ExecutionResult | None: ...
+
+
+class DifferentialMismatch(AssertionError):
+    """The compiled path and graphql-core's answered one operation differently."""
+
+
 class NotAllowed(Exception):
     """The operation is of a type this request may not run (a mutation over GET)."""
 
@@ -90,8 +108,14 @@ class Executor:
         max_tokens: int | None = None,
         hooks: Sequence[Hook] = (),
         cache_size: int = CACHED_DOCUMENTS,
+        compiled: Compiled | None = None,
+        differential: bool = False,
     ) -> None:
+        """`compiled` runs what it can compile; with `differential`, graphql-core runs it
+        again over the same loads and any difference raises `DifferentialMismatch`."""
         self.schema = schema
+        self.compiled = compiled
+        self.differential = differential
         self.rules = (*specified_rules, *rules)
         self.max_tokens = max_tokens
         self.hooks = tuple(hooks)
@@ -138,20 +162,54 @@ class Executor:
         if definition.operation not in allowed:
             raise NotAllowed(definition.operation)
         operation.definition = definition
+        result = None
+        if self.compiled is not None:
+            result = await self.compiled.execute(
+                document, definition, operation.context, operation.variables
+            )
+            if result is not None and self.differential:
+                await self._compare(operation, document, result)
+        if result is None:
+            result = await self._reference(operation, document, operation.context)
+        operation.result = result
+        if result.errors and result.data is None and not any(e.path for e in result.errors):
+            # Variables that could not be coerced: nothing ran.
+            operation.definition = None
+
+    async def _reference(
+        self, operation: Operation, document: DocumentNode, context: Any
+    ) -> ExecutionResult:
+        """The operation run by graphql-core's executor over the graph's resolvers."""
         result = execute(
             self.schema,
             document,
             variable_values=dict(operation.variables) if operation.variables else None,
             operation_name=operation.operation_name,
-            context_value=operation.context,
+            context_value=context,
         )
         if is_awaitable(result):
             result = await result
         assert isinstance(result, ExecutionResult)
-        operation.result = result
-        if result.errors and result.data is None and not any(e.path for e in result.errors):
-            # Variables that could not be coerced: nothing ran.
-            operation.definition = None
+        return result
+
+    async def _compare(
+        self, operation: Operation, document: DocumentNode, compiled: ExecutionResult
+    ) -> None:
+        context = operation.context
+        asked = context.report.calls
+        replica = context.replica()
+        with reading_ahead():
+            reference = await self._reference(operation, document, replica)
+        problems = differences(compiled, reference)
+        more = context.report.calls - asked + replica.report.calls
+        if more:
+            problems.append(f"graphql-core's run asked owners {more} more time(s)")
+        if problems:
+            raise DifferentialMismatch(
+                f"operation {operation.operation_name or '(unnamed)'}: "
+                + "; ".join(problems)
+                + f"\ncompiled:  {_shown(compiled)}\nreference: {_shown(reference)}"
+            )
 
     def parsed(self, query: str) -> DocumentNode | GraphQLError:
         """The document of `query` (or its syntax error), parsed once per text."""
@@ -225,6 +283,57 @@ def _formatted(error: GraphQLError) -> dict[str, Any]:
         masked["path"] = formatted["path"]
     masked["extensions"] = {"code": "INTERNAL_SERVER_ERROR"}
     return masked
+
+
+def differences(compiled: ExecutionResult, reference: ExecutionResult) -> list[str]:
+    """How two results of one operation differ, where the GraphQL spec lets them not.
+
+    `data` must be equal. Errors at a position the data holds (a null) must be
+    the same errors; an error inside a subtree nulled by a non-null field need
+    only null the same subtree: which of its fields' errors are reported
+    depends on the order fields finish in, which the spec leaves open.
+    """
+    problems = []
+    if compiled.data != reference.data:
+        problems.append("the data differ")
+    mine, theirs = _errors_of(compiled), _errors_of(reference)
+    if mine[0] != theirs[0]:
+        problems.append("the errors at null fields differ")
+    if mine[1] != theirs[1]:
+        problems.append("different subtrees were nulled")
+    return problems
+
+
+def _errors_of(result: ExecutionResult) -> tuple[list[str], set[tuple[Any, ...]]]:
+    at: list[str] = []
+    nulled: set[tuple[Any, ...]] = set()
+    for error in result.errors or ():
+        path = tuple(error.path or ())
+        inside = _nulled_above(result.data, path) if path else None
+        if inside is None:
+            shown = dict(error.formatted)
+            shown["expected"] = is_expected(error)
+            at.append(repr(sorted(shown.items())))
+        else:
+            nulled.add(inside)
+    return sorted(at), nulled
+
+
+def _nulled_above(data: Any, path: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """The position above `path` whose value is null, if the data lacks `path` itself."""
+    value = data
+    for depth, step in enumerate(path):
+        if value is None:
+            return path[:depth]
+        try:
+            value = value[step]
+        except (KeyError, IndexError, TypeError):
+            return path[:depth]
+    return None
+
+
+def _shown(result: ExecutionResult) -> str:
+    return repr({"data": result.data, "errors": [e.formatted for e in result.errors or ()]})
 
 
 def iter_hooks(*hooks: Hook | None) -> Iterator[Hook]:

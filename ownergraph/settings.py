@@ -43,6 +43,10 @@ def default_ownership_path() -> Path:
     return SHIPPED_GRAPH / "ownership.yaml"
 
 
+EXECUTION_VARIABLE = "OWNERGRAPH_EXECUTION"
+EXECUTIONS = ("compiled", "reference", "differential")
+
+
 @dataclass(frozen=True)
 class Settings:
     """How one gateway process runs.
@@ -81,6 +85,12 @@ class Settings:
     batching: bool = True
     """Off only to measure what batching buys (the benchmark's naive baseline): then every
     field makes its own owner call. Never turn it off in production."""
+    execution: str = field(default_factory=lambda: os.environ.get(EXECUTION_VARIABLE, "compiled"))
+    """How query operations run: `compiled` into owner calls and a shaper (graphql-core's
+    executor still runs what the compiler does not take: introspection, mutations);
+    `reference`, all through graphql-core's executor; `differential`, both, failing the
+    request on any difference (the test suite's mode). The environment's
+    `OWNERGRAPH_EXECUTION` is the default even for settings built in code."""
     limits: Limits = field(default_factory=Limits)
     metrics_port: int | None = None
     """When set, `/metrics` and `/readyz` leave the API for a listener of their own on this
@@ -120,6 +130,8 @@ class Settings:
             raise SettingsError(
                 "OWNERGRAPH_PHONE_REGION", self.phone_region, "an ISO 3166 region like IT or DE"
             )
+        if self.execution not in EXECUTIONS:
+            raise SettingsError(EXECUTION_VARIABLE, self.execution, ", ".join(EXECUTIONS))
         if self.tracing not in ("off", "console", "otlp"):
             raise SettingsError("OWNERGRAPH_TRACING", self.tracing, "off, console or otlp")
         if self.metrics_port is not None and not 0 < self.metrics_port < 65536:
@@ -210,6 +222,7 @@ _VARIABLES: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "tracing": ("OWNERGRAPH_TRACING", _text),
     "max_body_bytes": ("OWNERGRAPH_MAX_BODY_BYTES", _positive),
     "batching": ("OWNERGRAPH_BATCHING", _flag),
+    "execution": (EXECUTION_VARIABLE, _text),
     "metrics_port": ("OWNERGRAPH_METRICS_PORT", _port),
     "max_tokens": ("OWNERGRAPH_MAX_TOKENS", _positive),
     "max_depth": ("OWNERGRAPH_MAX_DEPTH", _positive),

@@ -6,7 +6,8 @@ ownership model and the SDL; nothing here names a type of any one graph.
 
 from __future__ import annotations
 
-from .absence import AbsentPaths
+from .absence import AbsentPaths, reading_ahead
+from .compiled import Compiler, RootSpec
 from .context import ANONYMOUS, Context, Gateway, OwnerLoader, Viewer
 from .errors import BadUserInput, Forbidden
 from .extensions import is_expected, owner_extensions
@@ -16,6 +17,7 @@ from .mutations import Write, write_root
 from .owned import EntityRef, Info, key_value, owned_value
 from .plan import FieldPlan, Plan, Record, compile_plan
 from .prefetch import Prefetch
+from .queries import CompiledQueries
 from .report import OwnerReport, iso
 from .roots import MAX_KEY_LENGTH, Shape, entity_root, lookup_root
 from .selection import Selections
@@ -25,6 +27,8 @@ __all__ = [
     "MAX_KEY_LENGTH",
     "AbsentPaths",
     "BadUserInput",
+    "CompiledQueries",
+    "Compiler",
     "Context",
     "EntityRef",
     "FieldPlan",
@@ -39,6 +43,7 @@ __all__ = [
     "Prefetch",
     "Record",
     "RecordCache",
+    "RootSpec",
     "Selections",
     "Shape",
     "Viewer",
@@ -52,5 +57,6 @@ __all__ = [
     "lookup_root",
     "owned_value",
     "owner_extensions",
+    "reading_ahead",
     "write_root",
 ]

@@ -10,9 +10,24 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 logger = logging.getLogger("ownergraph")
+
+_QUIET: ContextVar[bool] = ContextVar("ownergraph_absent_quiet", default=False)
+
+
+@contextmanager
+def reading_ahead() -> Iterator[None]:
+    """Reads that are not the response's own (the waves reading ahead, a second run):
+    a path they find absent is not counted again."""
+    token = _QUIET.set(True)
+    try:
+        yield
+    finally:
+        _QUIET.reset(token)
 
 
 class AbsentPaths:
@@ -27,6 +42,8 @@ class AbsentPaths:
         self._observe = observe
 
     def __call__(self, owner: str, coordinate: str, path: str) -> None:
+        if _QUIET.get():
+            return
         first = coordinate not in self.counts
         self.counts[coordinate] += 1
         if first:

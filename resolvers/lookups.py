@@ -50,15 +50,23 @@ def normalised(context: Context, lookup: Lookup, argument: str, value: str) -> s
 async def ask(
     context: Context, lookup: Lookup, value: str, owners: Sequence[LookupOwner] | None = None
 ) -> list[Evidence]:
-    """Ask every owner of `lookup` (or those given) for `value` at once; failed ones add nothing."""
+    """Ask every owner of `lookup` (or those given) for `value` at once; failed ones add nothing.
+
+    Each (owner, lookup, value) is asked once per request, however many fields need it.
+    """
     chosen = lookup.owners if owners is None else owners
     sources = context.gateway.sources
-    replies = await asyncio.gather(
-        *(
-            sources[owner.owner].search(owner.entity, value, context.report, context.deadline)
-            for owner in chosen
-        )
-    )
+    asking = []
+    for owner in chosen:
+        key = (owner.owner, owner.entity, value)
+        search = context.searches.get(key)
+        if search is None:
+            search = asyncio.ensure_future(
+                sources[owner.owner].search(owner.entity, value, context.report, context.deadline)
+            )
+            context.searches[key] = search
+        asking.append(search)
+    replies = await asyncio.gather(*asking)
     found = [
         evidence(
             owner.owner,
@@ -76,7 +84,7 @@ def answer(lookup: Lookup, value: str, found: Sequence[Evidence]) -> LookupAnswe
     """The matches of what the owners found, most likely first, and the clear best if any."""
     merged = merge(found)
     top = best(merged)
-    matches = [_match(lookup, m) for m in merged]
+    matches = [match_value(lookup, m) for m in merged]
     chosen = next((m.entity for m in matches if top and m.entity.key == top.key), None)
     return LookupAnswer(value=value, matches=matches, best=chosen)
 
@@ -111,10 +119,10 @@ async def composed_matches(root: EntityRef, info: Info) -> list[MatchValue] | No
     lookup = searches[0][0]
     others = [m for m in merge(found) if m.key != root.key]
     context.entities.update(m.key for m in others)
-    return [_match(lookup, m) for m in others]
+    return [match_value(lookup, m) for m in others]
 
 
-def _match(lookup: Lookup, match: Match) -> MatchValue:
+def match_value(lookup: Lookup, match: Match) -> MatchValue:
     return MatchValue(
         entity=EntityRef(lookup.finds, match.key),
         confidence=match.confidence,

@@ -12,14 +12,14 @@ so however many entities a query touches, each owner is asked once per wave.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from graphql import GraphQLResolveInfo
 
 from ownergraph.sources import OwnerError
 
-from .context import Context, OwnerLoader, Params
+from .context import Context, NotLoaded, OwnerLoader, Params
 from .errors import BadUserInput, Forbidden
 from .freshness import Stale
 from .plan import FieldPlan
@@ -68,7 +68,7 @@ async def owned_value(root: EntityRef, info: Info, **args: Any) -> Any:
         raise Forbidden(plan.ownership.coordinate)
     params = params_for(plan, args)
     loaded = await load_record(context, plan, root, params)
-    record = _fresh(context, plan, info, loaded)
+    record = fresh(context, plan, info.path.as_list, loaded)
     if record is None:
         return None
     value = plan.value(record)
@@ -81,17 +81,24 @@ async def owned_value(root: EntityRef, info: Info, **args: Any) -> Any:
     return await linked(context, plan.link, value)
 
 
-def _fresh(context: Context, plan: FieldPlan, info: Info, loaded: Any) -> Any:
-    """What was loaded, a stale value labelled in the report, combined over list keys."""
+def fresh(
+    context: Context | None, plan: FieldPlan, where: Callable[[], list[str | int]], loaded: Any
+) -> Any:
+    """What was loaded, a stale value labelled in the report, combined over list keys.
+
+    `where` gives the field's path, for the label; with no `context`, nothing is labelled.
+    """
     if isinstance(loaded, Stale):
-        context.report.stale(info.path.as_list(), plan.owner, loaded.age)
+        if context is not None:
+            context.report.stale(where(), plan.owner, loaded.age)
         return loaded.value
-    if not isinstance(loaded, _PerKey):
+    if not isinstance(loaded, PerKey):
         return loaded
     combined: list[Any] = []
     for item in loaded.results:
         if isinstance(item, Stale):
-            context.report.stale(info.path.as_list(), plan.owner, item.age)
+            if context is not None:
+                context.report.stale(where(), plan.owner, item.age)
             item = item.value
         if item is None:
             continue
@@ -102,7 +109,7 @@ def _fresh(context: Context, plan: FieldPlan, info: Info, loaded: Any) -> Any:
     return combined
 
 
-class _PerKey:
+class PerKey:
     """What a field keyed by a list of keys loaded: one result per key."""
 
     __slots__ = ("many", "results")
@@ -129,6 +136,25 @@ async def linked(context: Context, type_name: str, keys: Any) -> Any:
     if identity.ownership.entity is None:
         return refs if many else refs[0]
     found = await load_all(context.loader(identity), [ref.key for ref in refs])
+    context.entities.update(ref.key for ref in refs)
+    kept = [ref for ref, record in zip(refs, found, strict=True) if record is not None]
+    if many:
+        return kept
+    return kept[0] if kept else None
+
+
+def linked_now(context: Context, type_name: str, keys: Any) -> Any:
+    """`linked`, from what this request has loaded already (the compiled path)."""
+    if keys is None:
+        return None
+    many = isinstance(keys, list)
+    refs = [EntityRef(type_name, key) for key in (keys if many else [keys])]
+    entry = context.gateway.ownership.types[type_name]
+    identity = context.plan.field(type_name, entry.key)
+    if identity.ownership.entity is None:
+        return refs if many else refs[0]
+    loader = context.loader(identity)
+    found = [settled_or_error(loader, ref.key) for ref in refs]
     context.entities.update(ref.key for ref in refs)
     kept = [ref for ref, record in zip(refs, found, strict=True) if record is not None]
     if many:
@@ -179,7 +205,7 @@ async def load_record(context: Context, plan: FieldPlan, root: EntityRef, params
             if isinstance(result, OwnerError):
                 raise result
         entity = context.gateway.sources[plan.owner].config.entities[plan.ownership.entity or ""]
-        return _PerKey(list(results), entity.many)
+        return PerKey(list(results), entity.many)
     return await loader.load(key)
 
 
@@ -198,11 +224,62 @@ async def key_of(context: Context, plan: FieldPlan, root: EntityRef) -> str | li
     return key_in(key_plan, record)
 
 
+def record_now(
+    context: Context, plan: FieldPlan, root: EntityRef, params: Params, *, report: bool = True
+) -> Any:
+    """`load_record`, from what this request has loaded already (the compiled path).
+
+    Raises `NotLoaded` for a value nobody asked for yet; with `report` off,
+    a missing key is not reported (the waves read ahead, the shaper reports).
+    """
+    key = key_now(context, plan, root, report=report)
+    if key is None:
+        if report:
+            context.report.skip(plan.owner)
+        return None
+    loader = context.loader(plan, params)
+    if isinstance(key, list):
+        results = [settled_or_error(loader, k) for k in key]
+        for result in results:
+            if isinstance(result, OwnerError):
+                raise result
+        entity = context.gateway.sources[plan.owner].config.entities[plan.ownership.entity or ""]
+        return PerKey(results, entity.many)
+    return loader.settled(key)
+
+
+def key_now(
+    context: Context, plan: FieldPlan, root: EntityRef, *, report: bool = True
+) -> str | list[str] | None:
+    """`key_of`, from what this request has loaded already."""
+    key_field = plan.ownership.key
+    if key_field == context.gateway.ownership.types[root.type_name].key:
+        return root.key
+    key_plan = context.plan.field(root.type_name, key_field)
+    try:
+        record = record_now(context, key_plan, root, (), report=report)
+    except OwnerError:
+        if report:
+            context.report.skip(plan.owner)
+        raise
+    return key_in(key_plan, record)
+
+
+def settled_or_error(loader: OwnerLoader, key: str) -> Any:
+    """What was loaded for `key`, or the error it failed with (as `load_all` gives it)."""
+    try:
+        return loader.settled(key)
+    except NotLoaded:
+        raise
+    except Exception as error:
+        return error
+
+
 def key_in(key_plan: FieldPlan, record: Any) -> str | list[str] | None:
     """The key (or keys) `key_plan` reads from the key owner's `record`."""
     if isinstance(record, Stale):
         record = record.value  # the key is the owner's last known; what it keys is read live
-    if isinstance(record, _PerKey):
+    if isinstance(record, PerKey):
         return None  # a key read through a list of keys: not supported as a crosswalk
     value = key_plan.value(record) if record is not None else None
     if value is None:

@@ -87,6 +87,10 @@ class Plan:
     def field(self, type_name: str, name: str) -> FieldPlan:
         return self._fields[(type_name, name)]
 
+    def view(self, type_name: str) -> Mapping[str, Getter]:
+        """The getters of a value type's fields, as the records of this plan read them."""
+        return self._views[type_name]
+
     def record(self, type_name: str, raw: Mapping[str, Any]) -> Record:
         """An owner's record read as the value type `type_name`."""
         return Record(raw, self._views[type_name])

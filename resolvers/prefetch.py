@@ -48,8 +48,11 @@ class Prefetch:
         gql_type = self.schema.type_map[type_name]
         assert isinstance(gql_type, GraphQLObjectType)
         plan = self.context.plan
+        own_key = self.context.gateway.ownership.types[type_name].key
         for node in self.selections.children(nodes):
             name = node.name.value
+            if name == own_key:
+                continue  # the key it is known by: nothing to load (`key_value`)
             definition = gql_type.fields.get(name)
             try:
                 field = plan.field(type_name, name)

@@ -74,6 +74,11 @@ class OwnerReport:
         self._systems.setdefault(system, _SystemReport()).nulled.append(_dotted(path))
 
     @property
+    def calls(self) -> int:
+        """How many calls went out to owners in this request."""
+        return sum(report.calls for report in self._systems.values())
+
+    @property
     def stale_fields(self) -> list[dict[str, Any]]:
         return list(self._stale)
 

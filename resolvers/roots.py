@@ -55,11 +55,11 @@ def entity_root(root: RootField, *, many: bool) -> Resolver:
     async def resolve(_source: Any, info: Info, **args: Any) -> Any:
         given = args[argument]
         if not many:
-            found = await _find(info, type_name, [_checked(argument, given)])
+            found = await _find(info, type_name, [checked_key(argument, given)])
             return found[0]
         if root.maximum is not None and len(given) > root.maximum:
             raise BadUserInput(argument, f"at most {root.maximum} keys per query, got {len(given)}")
-        return await _find(info, type_name, [_checked(argument, key) for key in given])
+        return await _find(info, type_name, [checked_key(argument, key) for key in given])
 
     return resolve
 
@@ -75,7 +75,7 @@ def lookup_root(root: RootField, lookup: Lookup, shape: Shape, parts: dict[str, 
 
     async def resolve(_source: Any, info: Info, **args: Any) -> Any:
         context: Context = info.context
-        _identity(context, lookup.finds)
+        identity_plan(context, lookup.finds)
         value = normalised(context, lookup, argument, args[argument])
         result = answer(lookup, value, await ask(context, lookup, value))
         context.entities.update(match.entity.key for match in result.matches)
@@ -114,7 +114,7 @@ def _prefetch_answer(
 async def _find(info: Info, type_name: str, keys: list[str]) -> list[EntityRef | None]:
     """The entities of `type_name` under `keys`, in order; None where none exists."""
     context: Context = info.context
-    identity = _identity(context, type_name)
+    identity = identity_plan(context, type_name)
     # A key that cannot be one (the map's pattern) is no entity: no owner is asked.
     pattern = identity.ownership.pattern
     possible = [k for k in keys if pattern is None or re.fullmatch(pattern, k)]
@@ -123,11 +123,11 @@ async def _find(info: Info, type_name: str, keys: list[str]) -> list[EntityRef |
     Prefetch(context, selections_of(info)).entities(type_name, refs, info.field_nodes)
     loader = context.loader(identity)
     records = await asyncio.gather(*(loader.load(r.key) for r in refs), return_exceptions=True)
-    found = {ref.key: _existing(ref, record) for ref, record in zip(refs, records, strict=True)}
+    found = {ref.key: existing(ref, record) for ref, record in zip(refs, records, strict=True)}
     return [found.get(k) for k in keys]
 
 
-def _existing(ref: EntityRef, record: Any) -> EntityRef | None:
+def existing(ref: EntityRef, record: Any) -> EntityRef | None:
     """`ref` if the identity owner's `record` says the entity exists (or cannot say)."""
     if isinstance(record, OwnerError):
         # The identity owner failed, so whether the entity exists is unknown:
@@ -138,7 +138,7 @@ def _existing(ref: EntityRef, record: Any) -> EntityRef | None:
     return ref if record is not None else None
 
 
-def _checked(argument: str, value: Any) -> str:
+def checked_key(argument: str, value: Any) -> str:
     text = str(value).strip()
     if not text:
         raise BadUserInput(argument, "a key cannot be empty")
@@ -147,7 +147,7 @@ def _checked(argument: str, value: Any) -> str:
     return text
 
 
-def _identity(context: Context, type_name: str) -> FieldPlan:
+def identity_plan(context: Context, type_name: str) -> FieldPlan:
     entry = context.gateway.ownership.types[type_name]
     identity = context.plan.field(type_name, entry.key)
     if not identity.allowed:

@@ -40,7 +40,10 @@ from graphql import (
 from ownergraph.ownership import Ownership, OwnershipError, Problem, TypeKind, read_ownership
 from ownergraph.resolvers import (
     AbsentPaths,
+    CompiledQueries,
+    Compiler,
     Plan,
+    RootSpec,
     Shape,
     Write,
     compile_plan,
@@ -73,6 +76,7 @@ class Graph:
         document: DocumentNode,
         phone_region: str | None,
         absent: AbsentPaths | None = None,
+        roots: Mapping[str, RootSpec] | None = None,
     ) -> None:
         self.schema = schema
         self.ownership = ownership
@@ -82,6 +86,8 @@ class Graph:
         self.absent = absent if absent is not None else AbsentPaths()
         """Counts reads of a path the owner's record lacks (a `from:` typo, or drift)."""
         self.plan = self.plan_for(None)
+        self.compiled = CompiledQueries(Compiler(schema, ownership, roots or {}))
+        """The graph's query operations, compiled into owner calls and a shaper."""
 
     @functools.lru_cache(maxsize=64)  # noqa: B019 - one graph per app, living as long
     def plan_for(self, roles: frozenset[str] | None) -> Plan:
@@ -163,12 +169,16 @@ def build_graph(
     served = _with_owners(document, ownership)
     schema = build_sdl(served, path)
     region = phone_region or ownership.phone_region
-    _wire(schema, ownership)
-    return Graph(schema, ownership, served, region, absent)
+    roots = _wire(schema, ownership)
+    return Graph(schema, ownership, served, region, absent, roots)
 
 
-def _wire(schema: GraphQLSchema, ownership: Ownership) -> None:
-    """Give every field of the schema its resolver, and every custom scalar its kind."""
+def _wire(schema: GraphQLSchema, ownership: Ownership) -> dict[str, RootSpec]:
+    """Give every field of the schema its resolver, and every custom scalar its kind.
+
+    Returns how each root field answers, for the compiler.
+    """
+    roots: dict[str, RootSpec] = {}
     for name, spec in ownership.scalars.items():
         scalar = schema.type_map[name]
         assert isinstance(scalar, GraphQLScalarType)
@@ -199,10 +209,12 @@ def _wire(schema: GraphQLSchema, ownership: Ownership) -> None:
         if root.entity is not None:
             many = _is_list(gql_field.args[root.by].type)
             gql_field.resolve = entity_root(root, many=many)
+            roots[name] = RootSpec(root, many=many)
         else:
             lookup = ownership.lookups[root.lookup or ""]
             shape = Shape(shape_of(ownership, gql_field.type, lookup.finds))
             gql_field.resolve = lookup_root(root, lookup, shape, _parts(ownership))
+            roots[name] = RootSpec(root, lookup=lookup, shape=shape)
     mutation_type = schema.mutation_type
     payloads = payload_types(schema)
     for name, mutation in ownership.mutations.items():
@@ -225,6 +237,7 @@ def _wire(schema: GraphQLSchema, ownership: Ownership) -> None:
             },
         )
         gql_field.resolve = write_root(write)
+    return roots
 
 
 def _parts(ownership: Ownership) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -12,6 +13,11 @@ from ownergraph.ownership import Ownership, load_ownership
 from ownergraph.schema import Graph, load_graph
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# Every query of the suite runs compiled and again through graphql-core's
+# executor over the same loads, and any difference fails it: the gateways the
+# tests start as processes inherit the setting.
+os.environ.setdefault("OWNERGRAPH_EXECUTION", "differential")
 
 
 @pytest.fixture(scope="session")
