@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Protocol, cast
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote_plus, urlsplit
 
 import httptools
 import httpx
@@ -41,6 +41,14 @@ def _user_agent() -> str:
 
 
 USER_AGENT = _user_agent()
+
+
+_PLAIN = re.compile(r"[A-Za-z0-9_.~,-]*")
+"""What `quote_plus(text, safe=",")` leaves as it is."""
+
+
+def _quoted(text: str) -> str:
+    return text if _PLAIN.fullmatch(text) else quote_plus(text, safe=",")
 
 
 class ConnectFailed(OSError):
@@ -70,9 +78,13 @@ class OwnerRequest:
     """Set once any byte of the request may have left: after that, an outcome is unknown."""
 
     def target(self) -> str:
+        """The path and query, as `urlencode(query, safe=",")` writes the query."""
         if not self.query:
             return self.path
-        return f"{self.path}?{urlencode(self.query, safe=',')}"
+        return f"{self.path}?" + "&".join(
+            f"{_quoted(name)}={_quoted(value if type(value) is str else str(value))}"
+            for name, value in self.query.items()
+        )
 
     def body(self) -> bytes | None:
         return None if self.json_body is None else orjson.dumps(self.json_body)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from ownergraph.resolvers import Record
+from ownergraph.resolvers import plan as plan_module
 from ownergraph.sources import OwnerBadResponse
 
 from ..conftest import shipped_graph
@@ -41,6 +42,33 @@ def test_phones_are_normalised_to_e164() -> None:
         "+390212345678",
         "+393471234567",
     ]
+
+
+def test_a_converted_number_is_remembered_for_ten_minutes_at_most(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = [1000.0]
+    monkeypatch.setattr(plan_module, "_clock", lambda: now[0])
+    plan = shipped_graph().plan  # its own conversions, read with the clock above
+    calls: list[str] = []
+    parse = plan_module.phonenumbers.parse
+
+    def counting(number: str, region: str | None) -> object:
+        calls.append(number)
+        return parse(number, region)
+
+    monkeypatch.setattr(plan_module.phonenumbers, "parse", counting)
+    read = plan.field("Customer", "phones").value
+    assert read({"phones": ["02 1234 5678"]}) == ["+390212345678"]
+    assert read({"phones": ["02 1234 5678"]}) == ["+390212345678"]
+    assert calls == ["02 1234 5678"]  # the second read remembered it
+    now[0] += plan_module.PHONE_SECONDS + 1
+    assert read({"phones": ["02 1234 5678"]}) == ["+390212345678"]
+    assert len(calls) == 2  # forgotten after ten minutes: parsed again
+    with pytest.raises(OwnerBadResponse):
+        read({"phones": ["call me maybe"]})
+    with pytest.raises(OwnerBadResponse):
+        read({"phones": ["call me maybe"]})  # a refusal is not remembered, nor wrongly passed
 
 
 def test_a_phone_that_is_not_a_number_is_a_bad_response() -> None:

@@ -463,3 +463,16 @@ async def test_an_https_owner_is_checked_against_the_trusted_certificates(
             assert (await trusting.send(get("/customers"))).status == 200
         finally:
             await trusting.aclose()
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"ids": "C1,C2,C3"},
+        {"q": "a b&c=d/é", "limit": 5},
+        {"plain": "A-z_0.9~,"},
+        {"é": "ü", "n": None, "list": [1, 2]},
+    ],
+)
+def test_a_query_is_written_as_urlencode_writes_it(query: dict[str, object]) -> None:
+    assert OwnerRequest("GET", "/p", query=query).target() == "/p?" + urlencode(query, safe=",")
