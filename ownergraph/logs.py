@@ -19,6 +19,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -45,7 +46,11 @@ class JSONFormatter(logging.Formatter):
         entry.update(getattr(record, "fields", {}))
         if record.exc_info:
             entry["error"] = self.formatException(record.exc_info)
-        return json.dumps(entry, separators=(",", ":"))
+        try:
+            # orjson: a line per request, written several times faster than json's.
+            return orjson.dumps(entry, default=str).decode()
+        except TypeError:  # an integer beyond 64 bits, say
+            return json.dumps(entry, separators=(",", ":"), default=str)
 
 
 def configure_logging(level: str = "info", *, json_lines: bool = True) -> None:

@@ -85,6 +85,8 @@ class Metrics:
         # on every call, and there are several per owner call.
         self._calls: dict[tuple[str, str, str], Counter] = {}
         self._owners: dict[str, tuple[Histogram, Histogram]] = {}
+        self._requests: dict[tuple[str, str], Counter] = {}
+        self._latencies: dict[str, Histogram] = {}
 
     def watch(self, gateway: Gateway) -> None:
         """Report the breakers of `gateway`'s owners at every scrape."""
@@ -138,8 +140,16 @@ class Metrics:
                 outcome = "ok"
             else:
                 outcome = "partial" if operation.executed and data is not None else "rejected"
-            metrics.requests.labels(name, outcome).inc()
-            metrics.latency.labels(name).observe(time.perf_counter() - started)
+            counted = metrics._requests.get((name, outcome))
+            if counted is None:
+                counted = metrics._requests[(name, outcome)] = metrics.requests.labels(
+                    name, outcome
+                )
+            counted.inc()
+            timed = metrics._latencies.get(name)
+            if timed is None:
+                timed = metrics._latencies[name] = metrics.latency.labels(name)
+            timed.observe(time.perf_counter() - started)
             for error in errors:
                 code = (error.extensions or {}).get("code", "GRAPHQL_VALIDATION_FAILED")
                 metrics.errors.labels(str(code)).inc()

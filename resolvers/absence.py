@@ -16,18 +16,19 @@ from contextvars import ContextVar
 
 logger = logging.getLogger("ownergraph")
 
-_QUIET: ContextVar[bool] = ContextVar("ownergraph_absent_quiet", default=False)
+QUIET: ContextVar[bool] = ContextVar("ownergraph_absent_quiet", default=False)
+"""True while reads are not the response's own (`reading_ahead`)."""
 
 
 @contextmanager
 def reading_ahead() -> Iterator[None]:
     """Reads that are not the response's own (the waves reading ahead, a second run):
     a path they find absent is not counted again."""
-    token = _QUIET.set(True)
+    token = QUIET.set(True)
     try:
         yield
     finally:
-        _QUIET.reset(token)
+        QUIET.reset(token)
 
 
 class AbsentPaths:
@@ -42,7 +43,7 @@ class AbsentPaths:
         self._observe = observe
 
     def __call__(self, owner: str, coordinate: str, path: str) -> None:
-        if _QUIET.get():
+        if QUIET.get():
             return
         first = coordinate not in self.counts
         self.counts[coordinate] += 1

@@ -50,6 +50,9 @@ class Shaper:
             self._root_lookup,
         )
 
+    # Each kind's value function takes the step, its source and the path of the
+    # object the step belongs to (None at the root).
+
     def response(self, root: Selection) -> dict[str, Any] | None:
         """The operation's `data` (None when an error nulled it whole); errors in `self.errors`."""
         try:
@@ -59,20 +62,24 @@ class Shaper:
             return None
 
     def object(self, selection: Selection, source: Any, path: Path | None) -> dict[str, Any]:
+        """The fields of one object; `path` is the object's, each step's made only if needed."""
         out: dict[str, Any] = {}
-        type_name = selection.type_name
+        values = self._values
         for step in selection.steps:
-            out[step.key] = self.field(step, source, Path(path, step.key, type_name))
+            try:
+                value = values[step.kind](step, source, path)
+                output = step.output
+                fast = output.fast
+                if fast is not None and type(value) is fast:
+                    out[step.key] = value  # a string or a flag: nothing to complete
+                else:
+                    out[step.key] = self.complete(output, step, value, path, step.key)
+            except NotLoaded:
+                raise
+            except Exception as raw:
+                at = Path(path, step.key, step.parent)
+                out[step.key] = self.field_error(raw, step.output, step, at)
         return out
-
-    def field(self, step: Step, source: Any, path: Path) -> Any:
-        try:
-            value = self._values[step.kind](step, source, path)
-            return self.complete(step.output, step, value, path)
-        except NotLoaded:
-            raise
-        except Exception as raw:
-            return self.field_error(raw, step.output, step, path)
 
     def field_error(self, raw: Exception, output: Output, step: Step, path: Path) -> Any:
         """Null for the field, its error recorded; raised on when the field may not be null."""
@@ -93,7 +100,10 @@ class Shaper:
             ]
         self.errors.append((error, at))
 
-    def complete(self, output: Output, step: Step, value: Any, path: Path) -> Any:
+    def complete(
+        self, output: Output, step: Step, value: Any, parent: Path | None, key: str | int
+    ) -> Any:
+        """`value` completed as `output` says, at `key` under `parent`."""
         if value is None:
             if output.non_null:
                 raise TypeError(
@@ -111,39 +121,42 @@ class Shaper:
                     "non-nullable value, returned: None"
                 )
             return coerced
+        path = Path(parent, key, step.parent if isinstance(key, str) else None)
         item = output.list_of
-        if item is not None:
-            if isinstance(value, str | bytes | dict) or not hasattr(value, "__iter__"):
-                raise GraphQLError(
-                    "Expected Iterable, but did not find one for field"
-                    f" '{step.parent}.{step.name}'."
-                )
-            completed = []
-            for index, entry in enumerate(value):
-                at = path.add_key(index, None)
-                try:
-                    completed.append(self.complete(item, step, entry, at))
-                except NotLoaded:
-                    raise
-                except Exception as raw:
-                    completed.append(self.field_error(raw, item, step, at))
-            return completed
-        assert output.selection is not None
-        return self.object(output.selection, value, path)
+        if item is None:
+            assert output.selection is not None
+            return self.object(output.selection, value, path)
+        if isinstance(value, str | bytes | dict) or not hasattr(value, "__iter__"):
+            raise GraphQLError(
+                f"Expected Iterable, but did not find one for field '{step.parent}.{step.name}'."
+            )
+        completed = []
+        fast = item.fast
+        for index, entry in enumerate(value):
+            if fast is not None and type(entry) is fast:
+                completed.append(entry)
+                continue
+            try:
+                completed.append(self.complete(item, step, entry, path, index))
+            except NotLoaded:
+                raise
+            except Exception as raw:
+                completed.append(self.field_error(raw, item, step, path.add_key(index, None)))
+        return completed
 
     # -- each kind's value -------------------------------------------------------------
 
-    def _typename(self, step: Step, source: Any, path: Path) -> Any:
+    def _typename(self, step: Step, source: Any, path: Path | None) -> Any:
         return step.parent
 
-    def _key(self, step: Step, source: EntityRef, path: Path) -> Any:
+    def _key(self, step: Step, source: EntityRef, path: Path | None) -> Any:
         plan = step.plan
         assert plan is not None
         if not plan.allowed:
             raise Forbidden(plan.ownership.coordinate)
         return source.key
 
-    def _owned(self, step: Step, source: EntityRef, path: Path) -> Any:
+    def _owned(self, step: Step, source: EntityRef, path: Path | None) -> Any:
         # `owned_value`, from what the waves loaded.
         plan = step.plan
         assert plan is not None
@@ -154,7 +167,7 @@ class Shaper:
         else:
             record = record_now(self.context, plan, source, self.waves.params(step))
         if type(record) is not dict:
-            record = fresh(self.context, plan, path.as_list, record)
+            record = fresh(self.context, plan, Path(path, step.key, step.parent).as_list, record)
             if record is None:
                 return None
         value = plan.value(record)
@@ -166,7 +179,7 @@ class Shaper:
             return value
         return linked_now(self.context, plan.link, value)
 
-    def _composed(self, step: Step, source: EntityRef, path: Path) -> Any:
+    def _composed(self, step: Step, source: EntityRef, path: Path | None) -> Any:
         plan = step.plan
         assert plan is not None
         if not plan.allowed:
@@ -178,11 +191,11 @@ class Shaper:
             raise found
         return found
 
-    def _value(self, step: Step, source: Record, path: Path) -> Any:
+    def _value(self, step: Step, source: Record, path: Path | None) -> Any:
         assert step.getter is not None
         return step.getter(source.raw)
 
-    def _part(self, step: Step, source: Any, path: Path) -> Any:
+    def _part(self, step: Step, source: Any, path: Path | None) -> Any:
         return getattr(source, step.attribute)
 
     def _root(self, step: Step) -> Any:
@@ -193,10 +206,10 @@ class Shaper:
             raise outcome
         return outcome
 
-    def _root_one(self, step: Step, source: Any, path: Path) -> Any:
+    def _root_one(self, step: Step, source: Any, path: Path | None) -> Any:
         return self._found(step)[0]
 
-    def _root_many(self, step: Step, source: Any, path: Path) -> Any:
+    def _root_many(self, step: Step, source: Any, path: Path | None) -> Any:
         return self._found(step)
 
     def _found(self, step: Step) -> list[EntityRef | None]:
@@ -213,7 +226,7 @@ class Shaper:
         found = {ref.key: existing(ref, settled_or_error(loader, ref.key)) for ref in refs}
         return [found.get(key) for key in keys]
 
-    def _root_lookup(self, step: Step, source: Any, path: Path) -> Any:
+    def _root_lookup(self, step: Step, source: Any, path: Path | None) -> Any:
         result = self._root(step)
         spec = step.spec
         assert spec is not None and spec.shape is not None

@@ -24,7 +24,7 @@ from graphql.execution.values import VariableValues, get_argument_values
 
 from ownergraph.ownership import Lookup
 
-from .absence import reading_ahead
+from .absence import QUIET
 from .compiled import Kind, Output, Selection, Step
 from .context import Context, OwnerLoader, Params
 from .errors import BadUserInput
@@ -124,12 +124,15 @@ class Waves:
             await self._done
 
     def _guard(self, action: Callable[..., None], *args: Any) -> None:
+        # Reading ahead: what the shaper reads again is counted once, there.
+        token = QUIET.set(True)
         try:
-            with reading_ahead():  # what the shaper reads again is counted once, there
-                action(*args)
+            action(*args)
         except Exception as error:  # a bug here must not hang the request
             logger.exception("the waves of a compiled operation failed")
             self.broken = error
+        finally:
+            QUIET.reset(token)
 
     def load(self, loader: OwnerLoader, key: str) -> asyncio.Future[Any]:
         future = loader.load(key)

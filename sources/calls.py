@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Protocol
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Call:
     """One HTTP request to an owning system, as it ended.
 

@@ -48,6 +48,7 @@ from .errors import (
 )
 from .failures import TRANSPORT_ERRORS, classify
 from .http import OwnerHTTP, OwnerRequest, OwnerResponse
+from .slots import Slots
 
 # One result per key: a record, a list of records, None (unknown key) or the error.
 Result = Any
@@ -87,12 +88,14 @@ def find(record: Any, path: Sequence[str]) -> Any:
     return value
 
 
-@dataclass(frozen=True)
 class _Asking:
     """On whose behalf calls are made: who hears about them, and by when."""
 
-    observer: CallObserver | None
-    deadline: Deadline | None
+    __slots__ = ("deadline", "observer")
+
+    def __init__(self, observer: CallObserver | None, deadline: Deadline | None) -> None:
+        self.observer = observer
+        self.deadline = deadline
 
     def time_left(self) -> float:
         return self.deadline.remaining() if self.deadline is not None else float("inf")
@@ -128,7 +131,7 @@ class RestSource:
         self.health = OwnerHealth()
         self._http = http
         self._clock = clock
-        self._slots = asyncio.Semaphore(config.concurrency)
+        self._slots = Slots(config.concurrency)
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -511,3 +511,39 @@ async def test_metrics_after_a_query(demo_data: Path) -> None:
     assert 'ownergraph_owner_breaker_state{owner="erp"} 0.0' in text
     assert 'ownergraph_owner_breaker_open_seconds{owner="erp"} 0.25' in text
     assert "ownergraph_request_duration_seconds_bucket" in text
+
+
+async def test_graphql_is_served_past_starlettes_layers_with_the_same_middleware(
+    demo_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = create_app(
+        dataclasses.replace(settings(), cors_origins=("https://screen.example",)),
+        transports=owner_transports(demo_data),
+    )
+    async with client_for(app) as client:
+        answer = await client.post(
+            "/graphql",
+            json={"query": "{ __typename }"},
+            headers={"Origin": "https://screen.example", "X-Request-Id": "req-1"},
+        )
+        assert answer.headers["x-request-id"] == "req-1"
+        assert answer.headers["access-control-allow-origin"] == "https://screen.example"
+        assert answer.json()["data"] == {"__typename": "Query"}
+        # Paths beside it still go through Starlette's router, redirect included.
+        assert (await client.get("/graphql/", follow_redirects=False)).status_code == 307
+
+    async def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(app.state.graph.compiled, "execute", broken)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app, raise_app_exceptions=False),
+            base_url="http://og",
+            headers=BACKOFFICE,
+        ) as client,
+    ):
+        failed = await client.post("/graphql", json={"query": "{ __typename }"})
+    assert failed.status_code == 500
+    assert failed.text == "Internal Server Error"  # as Starlette's own layer answers
