@@ -90,13 +90,41 @@ class OwnerRequest:
         return None if self.json_body is None else orjson.dumps(self.json_body)
 
 
-@dataclass(frozen=True)
 class OwnerResponse:
-    """An owner's answer: its status, its headers (lower-case names) and its body."""
+    """An owner's answer: its status, its headers (lower-case names) and its body.
 
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
+    The headers are read from the raw ones when first asked for: a source
+    reads them only for a `Retry-After`, and most answers never are.
+    """
+
+    __slots__ = ("_headers", "_raw", "body", "status")
+
+    def __init__(
+        self,
+        status: int,
+        headers: Mapping[str, str] | None = None,
+        body: bytes = b"",
+        *,
+        raw: Sequence[tuple[bytes, bytes]] = (),
+    ) -> None:
+        self.status = status
+        self.body = body
+        self._headers = headers
+        self._raw = raw
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        if self._headers is None:
+            headers: dict[str, str] = {}
+            for name, value in self._raw:
+                key, text = name.decode("latin-1").lower(), value.decode("latin-1")
+                # Repeated headers joined, as RFC 9110 allows for list-valued ones.
+                headers[key] = text if key not in headers else f"{headers[key]}, {text}"
+            self._headers = headers
+        return self._headers
+
+    def __repr__(self) -> str:
+        return f"OwnerResponse({self.status}, {len(self.body)} bytes)"
 
 
 class OwnerHTTP(Protocol):
@@ -258,6 +286,10 @@ def _header_lines(headers: Mapping[str, str]) -> bytes:
 _UNSAFE = re.compile(r"[\r\n\0]")
 
 
+_FRAMING = (b"content-length", b"transfer-encoding")
+"""Headers that say where a body ends: without either, it ends when the owner closes."""
+
+
 class _Connection(asyncio.Protocol):
     """One connection to an owner: one exchange at a time, the answer parsed by httptools."""
 
@@ -270,10 +302,9 @@ class _Connection(asyncio.Protocol):
         self.idle_since = 0.0
         self._answer: asyncio.Future[OwnerResponse] | None = None
         self._parser = httptools.HttpResponseParser(self)
-        self._headers: dict[str, str] = {}
+        self._raw: list[tuple[bytes, bytes]] = []
         self._body: list[bytes] = []
         self._size = 0
-        self._header_name = ""
         self._status = 0
         self._until_close = False
 
@@ -319,20 +350,16 @@ class _Connection(asyncio.Protocol):
             self.close()
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        if name:
-            self._header_name = name.decode("latin-1").lower()
-            previous = self._headers.get(self._header_name)
-            text = value.decode("latin-1")
-            self._headers[self._header_name] = text if previous is None else f"{previous}, {text}"
-        elif self._header_name:  # a header value split across two reads
-            self._headers[self._header_name] += value.decode("latin-1")
+        if name or not self._raw:
+            self._raw.append((name, value))
+        else:  # a header value split across two reads
+            last, start = self._raw[-1]
+            self._raw[-1] = (last, start + value)
 
     def on_headers_complete(self) -> None:
         self._status = self._parser.get_status_code()
-        self._until_close = (
-            "content-length" not in self._headers
-            and "transfer-encoding" not in self._headers
-            and self._status not in (204, 304)
+        self._until_close = self._status not in (204, 304) and not any(
+            name.lower() in _FRAMING for name, _ in self._raw
         )
 
     def on_body(self, body: bytes) -> None:
@@ -352,10 +379,9 @@ class _Connection(asyncio.Protocol):
     async def exchange(self, message: bytes) -> OwnerResponse:
         assert self.transport is not None
         self._answer = asyncio.get_running_loop().create_future()
-        self._headers = {}
+        self._raw = []
         self._body = []
         self._size = 0
-        self._header_name = ""
         self._until_close = False
         self.reusable = False
         self.answered = False
@@ -363,7 +389,7 @@ class _Connection(asyncio.Protocol):
         return await self._answer
 
     def _response(self) -> OwnerResponse:
-        return OwnerResponse(self._status, self._headers, b"".join(self._body))
+        return OwnerResponse(self._status, body=b"".join(self._body), raw=self._raw)
 
     def _fail(self, error: Exception) -> None:
         if self._answer is not None and not self._answer.done():
