@@ -189,6 +189,21 @@ class _Compiler:
         absent = self.absent
         owner, coordinate, dotted = field.owner, field.coordinate, ".".join(source)
 
+        if len(source) == 1:
+            # Most fields are one name in the record: read it without walking a path.
+            (name,) = source
+
+            def get_named(record: Any) -> Any:
+                if not isinstance(record, dict):
+                    return None
+                value = record.get(name, ABSENT)
+                if value is ABSENT:
+                    absent(owner, coordinate, dotted)
+                    return None
+                return None if value is None else convert(value)
+
+            return get_named
+
         def get(record: Any) -> Any:
             value = find(record, source) if source else record
             if value is ABSENT:
