@@ -24,6 +24,7 @@ from ownergraph.resolvers import AbsentPaths, Context, Gateway
 from ownergraph.schema import load_files
 from ownergraph.sources import OwnerHTTP, SystemConfig, open_source, owner_http
 
+from .asgi import request_headers
 from .audit import AuditLog, audit_hook
 from .auth import ApiKey, Authenticator, JWTConfig, demo_keys, load_keys_file
 from .deadline import DeadlineMiddleware
@@ -192,7 +193,7 @@ def create_app(
     authenticator = _authenticator(settings, loaded, http)
 
     async def context(request: Request) -> Context:
-        viewer = await authenticator.viewer(request.headers.get("authorization"))
+        viewer = await authenticator.viewer(request_headers(request.scope).get("authorization"))
         deadline = getattr(request.state, "deadline", None)
         return Context(gateway, request, None, deadline, viewer)
 

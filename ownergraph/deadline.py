@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ownergraph.asgi import request_headers
 from ownergraph.sources import Deadline
 
 HEADER = "x-deadline-ms"
@@ -25,7 +25,7 @@ class BadDeadline(ValueError):
 
 
 def requested_deadline(
-    headers: Headers, default: float, profiles: Mapping[str, float] | None = None
+    headers: Mapping[str, str], default: float, profiles: Mapping[str, float] | None = None
 ) -> float:
     """Seconds the request may take.
 
@@ -71,7 +71,7 @@ class DeadlineMiddleware:
             await self.app(scope, receive, send)
             return
         try:
-            seconds = requested_deadline(Headers(scope=scope), self.default, self.profiles)
+            seconds = requested_deadline(request_headers(scope), self.default, self.profiles)
         except BadDeadline as error:
             response = JSONResponse(
                 {"errors": [{"message": str(error), "extensions": {"code": "BAD_USER_INPUT"}}]},

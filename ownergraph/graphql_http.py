@@ -19,6 +19,7 @@ from graphql import OperationType
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import Receive, Scope, Send
 
+from .asgi import request_headers
 from .errors import HTTPClientError
 from .execution import Executor, NotAllowed
 
@@ -109,7 +110,7 @@ class GraphQLEndpoint:
             return
         request = Request(scope, receive)
         method = scope["method"]
-        headers = request.headers
+        headers = request_headers(scope)
         accept = headers.get("accept") or ""
         # Refusals decided on the request line and headers alone are answered
         # in plain JSON: nothing says yet what the client can read.

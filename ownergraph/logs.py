@@ -23,6 +23,8 @@ import orjson
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .asgi import request_headers
+
 REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "ownergraph_request_id", default=None
 )
@@ -79,7 +81,7 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        given = request_headers(scope).get("x-request-id", "")
         request_id = given if _SANE_ID.match(given) else uuid.uuid4().hex
         token = REQUEST_ID.set(request_id)
         started = time.perf_counter()
