@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from ownergraph.sources import Call, CallObserver
@@ -114,8 +114,25 @@ class OwnerReport:
 
 
 def iso(moment: datetime) -> str:
-    """RFC 3339 in UTC with a `Z`, as clients expect timestamps in extensions."""
-    return moment.isoformat().replace("+00:00", "Z")
+    """RFC 3339 in UTC with a `Z`, as clients expect timestamps in extensions.
+
+    `datetime.isoformat` formats each part through sprintf; a response carries
+    one time per owner, and a log line one more, all within the same second or
+    so: the text up to the seconds is formatted once per second.
+    """
+    if moment.tzinfo is not UTC:
+        return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    global _second, _second_text
+    second = (moment.second, moment.minute, moment.hour, moment.day, moment.month, moment.year)
+    if second != _second:
+        _second_text = moment.replace(microsecond=0, tzinfo=None).isoformat()
+        _second = second
+    micro = moment.microsecond
+    return f"{_second_text}.{micro:06d}Z" if micro else f"{_second_text}Z"
+
+
+_second: tuple[int, ...] = ()
+_second_text = ""
 
 
 def _dotted(path: list[str | int]) -> str:

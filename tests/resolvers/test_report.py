@@ -1,8 +1,10 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
-from ownergraph.resolvers import OwnerReport
+import pytest
+
+from ownergraph.resolvers import OwnerReport, iso
 from ownergraph.sources import Call
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -40,3 +42,27 @@ def test_a_system_never_asked_for_want_of_a_key_is_skipped() -> None:
     assert report.as_dict() == {
         "erp": {"status": "skipped", "calls": 0, "keys": 0, "ms": 0.0, "fetchedAt": None}
     }
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(2026, 12, 1, 18, 31, 43, 94245, tzinfo=UTC),
+        datetime(2026, 12, 1, 18, 31, 43, tzinfo=UTC),  # no fraction, as isoformat gives it
+        datetime(2026, 12, 1, 18, 31, 44, 5, tzinfo=UTC),  # the next second, a new prefix
+        datetime(2026, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(2026, 12, 1, 20, 31, 43, 1, tzinfo=timezone(timedelta(hours=2))),
+    ],
+)
+def test_iso_is_rfc3339_in_utc_with_z(moment: datetime) -> None:
+    expected = moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    assert iso(moment) == expected
+    assert iso(moment) == expected  # the remembered second gives the same text
+
+
+def test_iso_never_reuses_another_seconds_text() -> None:
+    first = datetime(2026, 12, 1, 18, 31, 43, 10, tzinfo=UTC)
+    # Same second, minute and hour, another day: the whole second must differ.
+    other_day = first.replace(day=2)
+    assert iso(first) == "2026-12-01T18:31:43.000010Z"
+    assert iso(other_day) == "2026-12-02T18:31:43.000010Z"
