@@ -161,7 +161,7 @@ class PooledHTTP:
 
     The source's concurrency cap admits no more calls at once than the
     owner's `concurrency`, so no more connections are open than that; at most
-    `limit` idle ones are kept. Timeouts are the caller's (`asyncio.timeout`):
+    `limit` idle ones are kept. Timeouts are the caller's (`slots.Within`):
     a connection cut mid-exchange is closed, never reused.
     """
 

@@ -48,7 +48,7 @@ from .errors import (
 )
 from .failures import TRANSPORT_ERRORS, classify
 from .http import OwnerHTTP, OwnerRequest, OwnerResponse
-from .slots import Slots
+from .slots import Slots, Within
 
 # One result per key: a record, a list of records, None (unknown key) or the error.
 Result = Any
@@ -505,9 +505,8 @@ class RestSource:
 
     async def _exchange(self, request: OwnerRequest, time_left: float) -> OwnerResponse:
         """One HTTP exchange under the system's cap, within its timeout and the time left."""
-        async with asyncio.timeout(min(self.config.timeout, time_left)):
-            async with self._slots:
-                return await self._http.send(request)
+        async with Within(min(self.config.timeout, time_left)), self._slots:
+            return await self._http.send(request)
 
     def _judge_cut(self, permit: Permit, started: float) -> None:
         """A call cut short by the request's deadline: the owner's fault only if it was slow."""

@@ -1,4 +1,5 @@
-"""An owner's concurrency cap: never more holders than slots, waiters served in order."""
+"""An owner call's guards: its concurrency cap (never more holders than slots, waiters
+served in order) and its timeout (asyncio.timeout's semantics)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import asyncio
 
 import pytest
 
-from ownergraph.sources.slots import Slots
+from ownergraph.sources.slots import Slots, Within
 
 
 async def hold(slots: Slots, name: str, log: list[str], release: asyncio.Event) -> None:
@@ -57,3 +58,50 @@ async def test_a_waiter_cancelled_once_handed_a_slot_passes_it_on() -> None:
 def test_a_cap_of_nothing_is_refused() -> None:
     with pytest.raises(ValueError, match="at least one slot"):
         Slots(0)
+
+
+async def test_a_block_that_outlasts_its_time_raises_timeout_error() -> None:
+    with pytest.raises(TimeoutError):
+        async with Within(0.01):
+            await asyncio.sleep(1)
+    # The task is not left cancelled: it goes on awaiting.
+    await asyncio.sleep(0)
+    task = asyncio.current_task()
+    assert task is not None and task.cancelling() == 0
+
+
+async def test_a_block_within_its_time_ends_as_it_would_and_cancels_the_timer() -> None:
+    within = Within(0.05)
+    async with within:
+        await asyncio.sleep(0)
+    await asyncio.sleep(0.1)  # the timer, had it stayed, would have cancelled this
+    with pytest.raises(ValueError, match="own"):
+        async with Within(1):
+            raise ValueError("its own error")
+
+
+async def test_a_cancellation_from_outside_stays_a_cancellation() -> None:
+    entered = asyncio.Event()
+
+    async def guarded() -> None:
+        async with Within(10):
+            entered.set()
+            await asyncio.sleep(10)
+
+    task = asyncio.create_task(guarded())
+    await entered.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+async def test_an_outer_timeout_is_the_outer_ones_when_it_expires_first() -> None:
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.01):
+            async with Within(10):
+                await asyncio.sleep(1)
+    # And the inner one, expiring first, is caught by its own block only.
+    async with asyncio.timeout(10):
+        with pytest.raises(TimeoutError):
+            async with Within(0.01):
+                await asyncio.sleep(1)
