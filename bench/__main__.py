@@ -25,8 +25,10 @@ OUT_DIR = BENCH_DIR / "out"
 
 # What `--only` can select: a gateway (its scenarios 1 to 3), `call` (scenario 4, ours),
 # `faults` (scenario 5, ours: a failing owner; with --quick, one cycle of its phases) or
-# `hostile` (scenario 6, ours: hostile documents; with --quick, 5 of each and short probes).
-SCOPES = (*scenarios.GATEWAYS, "call", "faults", "hostile")
+# `hostile` (scenario 6, ours: hostile documents; with --quick, 5 of each and short probes)
+# or `instructions` (scenario 8, ours under callgrind: instructions per caller screen). Ours
+# as a gateway brings scenario 7 (`serve --workers 2`) along, beside its own closed loop.
+SCOPES = (*scenarios.GATEWAYS, "call", "faults", "hostile", "instructions")
 
 
 def _paths(quick: bool, partial: bool) -> tuple[Path, Path]:
@@ -78,6 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             changes["call_scenario"] = "call" in args.only
             changes["fault_scenario"] = "faults" in args.only
             changes["hostile_scenario"] = "hostile" in args.only
+            changes["instructions_scenario"] = "instructions" in args.only
         config = scenarios.Config.quick(**changes) if args.quick else scenarios.Config(**changes)
         OUT_DIR.mkdir(parents=True, exist_ok=True)
         results = scenarios.run(config, REPO, OUT_DIR)

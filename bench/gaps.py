@@ -202,14 +202,15 @@ def _size_lines(results: Mapping[str, Any], gateway: str) -> list[str]:
     return lines
 
 
-def _share(run: Mapping[str, Any], name: str) -> float | None:
+def core_share(run: Mapping[str, Any], name: str) -> float | None:
+    """The CPU `name` used over a closed-loop window, in % of one core."""
     seconds = run["cpu_s"].get(name)
     return None if seconds is None else 100 * seconds / run["window_s"]
 
 
 def _other_core(run: Mapping[str, Any]) -> float | None:
     """% of the other core the owners and the load generator (both pinned there) used."""
-    owners, loadgen = _share(run, "owners"), _share(run, "loadgen")
+    owners, loadgen = core_share(run, "owners"), core_share(run, "loadgen")
     return None if owners is None or loadgen is None else owners + loadgen
 
 
@@ -248,7 +249,7 @@ def _loop_line(results: Mapping[str, Any], gateway: str, latency: int, conc: int
         loop_values(results, "ours", latency, conc, lambda r: r["rps"]),
         loop_values(results, gateway, latency, conc, lambda r: r["rps"]),
     )
-    core = both(lambda r: _share(r, "gateway"))
+    core = both(lambda r: core_share(r, "gateway"))
     cpu = both(lambda r: r["gateway_cpu_per_request_ms"])
     other = both(_other_core)
     owners_ms = both(lambda r: _per_answer_ms(r, "owners"))
@@ -316,7 +317,8 @@ def _system_requests(system: str) -> Any:
     return get
 
 
-def _started_rss(results: Mapping[str, Any], gateway: str) -> float:
+def started_rss(results: Mapping[str, Any], gateway: str) -> float:
+    """Median resident memory (MiB) of `gateway` once started, before its first request."""
     values = [
         float(mib)
         for phase in (results.get("started_rss_mib") or {}).values()
@@ -336,7 +338,7 @@ def _memory_line(results: Mapping[str, Any], gateway: str) -> str | None:
         ).median
         for who in ("ours", gateway)
     ]
-    started = [_started_rss(results, who) for who in ("ours", gateway)]
+    started = [started_rss(results, who) for who in ("ours", gateway)]
     if any(math.isnan(v) for v in peaks):
         return None
     line = (

@@ -599,8 +599,9 @@ def targets_table(results: Mapping[str, Any]) -> str:
     if not found:
         return ""
     return (
-        "## Targets (issue #7)\n\n"
-        "Computed from the figures below (min / median / max over the repeats). The "
+        "## Earlier targets (issue #7)\n\n"
+        "The targets of the issue before #14, kept to follow them. Computed from the "
+        "figures below (min / median / max over the repeats). The "
         "overhead is judged on the median of the repeats; owner requests on every run; a "
         "comparison with the peer on the median of the per-repeat ratios ours / peer (each "
         "repeat measures both over the same owners, minutes apart), which a shared machine "

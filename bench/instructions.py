@@ -56,9 +56,20 @@ def _total(callgrind_out: Path) -> int:
     raise RuntimeError(f"no totals in {callgrind_out}")
 
 
-def count(query: str, requests: int, concurrency: int, warmup: int = 10) -> float:
-    """Instructions per request of `query` (a key of QUERIES) in a fresh gateway."""
+def missing() -> str | None:
+    """Why instructions cannot be counted here (valgrind is not installed), or None."""
     if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
+        return "valgrind missing"
+    return None
+
+
+def count(query: str, requests: int, concurrency: int, warmup: int = 10) -> float:
+    """Instructions per request of `query` (a key of QUERIES) in a fresh gateway.
+
+    It starts the demo owners (at 0 ms) and the gateway itself, each on free ports of its
+    own: run it before or after other processes under measurement, not beside them.
+    """
+    if missing() is not None:
         raise RuntimeError("valgrind is not installed (Debian: apt-get install valgrind)")
     document, variables = QUERIES[query]
     body = json.dumps({"query": document, "variables": variables}).encode()

@@ -132,10 +132,20 @@ class CpuClock:
     """
 
     def __init__(
-        self, gateway_pid: int, owners_pid: int, idle: Mapping[str, int] | None = None
+        self,
+        gateway_pid: int,
+        owners_pid: int,
+        idle: Mapping[str, int] | None = None,
+        *,
+        tree: bool = False,
     ) -> None:
         self.pids = {"gateway": gateway_pid, "owners": owners_pid}
         self.pids.update({f"idle:{name}": pid for name, pid in (idle or {}).items()})
+        # With `tree`, the gateway is a process and its descendants (uvicorn's supervisor
+        # and its workers): its CPU time is theirs summed, and each one's is kept too.
+        self.tree = tree
+        self.members_before: dict[int, float] = {}
+        self.members_used: dict[int, float] = {}
         cores = procs.affinity(gateway_pid)
         # The gateway's core, when it is pinned to one: what else ran there is read too.
         self.core = cores[0] if len(cores) == 1 else None
@@ -144,8 +154,16 @@ class CpuClock:
 
     @classmethod
     def of(cls, job: Job) -> CpuClock:
-        """The clock for a job's `gateway_pid`, `owners_pid` and `idle_pids`."""
-        return cls(job["gateway_pid"], job["owners_pid"], job.get("idle_pids"))
+        """The clock for a job's `gateway_pid`, `owners_pid`, `idle_pids` and `gateway_tree`."""
+        return cls(
+            job["gateway_pid"],
+            job["owners_pid"],
+            job.get("idle_pids"),
+            tree=bool(job.get("gateway_tree")),
+        )
+
+    def _members(self) -> dict[int, float]:
+        return procs.tree_cpu_seconds(self.pids["gateway"]) if self.tree else {}
 
     def _read(self) -> dict[str, float | None]:
         readings: dict[str, float | None] = {
@@ -159,16 +177,26 @@ class CpuClock:
         return readings
 
     def start(self) -> None:
+        self.members_before = self._members()
         self.before = self._read()
         self.started_at = time.perf_counter()
 
     def stop(self) -> dict[str, Any]:
         after = self._read()
+        members = self._members()
         elapsed = time.perf_counter() - self.started_at
         used: dict[str, float | None] = {}
         for name, before in self.before.items():
             now = after[name]
             used[name] = None if before is None or now is None else now - before
+        if self.tree:
+            # The members there at both readings (one gone meanwhile took its time along).
+            self.members_used = {
+                pid: seconds - self.members_before[pid]
+                for pid, seconds in members.items()
+                if pid in self.members_before
+            }
+            used["gateway"] = sum(self.members_used.values())
         ours = [used[name] for name in (*self.pids, "loadgen")]
         machine = used["machine"]
         used["others"] = (
@@ -186,7 +214,10 @@ class CpuClock:
             if core is None or any(v is None for v in on_core)
             else max(0.0, core - sum(v or 0.0 for v in on_core))
         )
-        return {"elapsed_s": elapsed, "cpu_s": used}
+        out: dict[str, Any] = {"elapsed_s": elapsed, "cpu_s": used}
+        if self.tree:
+            out["gateway_processes_cpu_s"] = {str(pid): s for pid, s in self.members_used.items()}
+        return out
 
 
 # --------------------------------------------------------------------------- owner calls
@@ -576,6 +607,8 @@ async def closed_loop(job: Job) -> dict[str, Any]:
         "customers_found": sum(1 for r in records if r[5]),
         "owner_requests": {name: stats["requests"] for name, stats in owner_stats.items()},
         "cpu_s": cpu["cpu_s"],
+        # With `gateway_tree`: each of the gateway's processes (supervisor, workers).
+        "gateway_processes_cpu_s": cpu.get("gateway_processes_cpu_s"),
         "gateway_peak_rss_kib": peak,
         "gateway_rss_kib": rss_now,
         "peak_rss_reset": rss_reset,

@@ -46,9 +46,16 @@ class Pinning:
     note: str
 
     def prefix(self, role: str) -> list[str]:
-        """`taskset -c N` for a child process in `role` ("gateway" or "other"), or nothing."""
+        """`taskset -c N` for a child process in `role`, or nothing.
+
+        `role` is "gateway" (the gateway's core), "other" (the other one) or "all" (both:
+        a gateway of several worker processes, which shares the other core with the owners
+        and the load generator).
+        """
         if not self.enabled:
             return []
+        if role == "all":
+            return ["taskset", "-c", f"{self.gateway_core},{self.other_core}"]
         core = self.gateway_core if role == "gateway" else self.other_core
         return ["taskset", "-c", str(core)]
 
@@ -201,18 +208,25 @@ def start_gateway(
     log_path: Path,
     env: Mapping[str, str] | None = None,
     name: str = "gateway",
+    workers: int = 1,
 ) -> Service:
     """The gateway (`ownergraph serve --demo-keys`) pointed at the owners by environment.
 
     `env` adds to (or overrides) its environment, e.g. `NAIVE_ENV` for the naive baseline;
-    `name` is how errors and the report call it.
+    `name` is how errors and the report call it. With `workers` above 1 it is `serve
+    --workers N` (uvicorn's supervisor and N worker processes) pinned to every core the
+    benchmark uses; it cannot have a metrics port, so none is passed and
+    `OWNERGRAPH_METRICS_PORT` is cleared.
     """
     port = free_port_block(1)
     environment = {f"OWNERGRAPH_{system.upper()}_URL": url for system, url in owner_urls.items()}
     environment.update(GATEWAY_ENV)
     environment.update(env or {})
+    several = ["--workers", str(workers)] if workers > 1 else []
+    if several:
+        environment["OWNERGRAPH_METRICS_PORT"] = ""  # empty: no metrics port
     args = [
-        *pinning.prefix("gateway"),
+        *pinning.prefix("all" if several else "gateway"),
         sys.executable,
         "-m",
         "ownergraph",
@@ -220,6 +234,7 @@ def start_gateway(
         "--port",
         str(port),
         "--demo-keys",
+        *several,
     ]
     process, log = _spawn(name, args, cwd=repo, log_path=log_path, env=environment)
     service = Service(name, process, {"gateway": f"http://127.0.0.1:{port}"}, log)
@@ -272,6 +287,38 @@ def cpu_seconds(pid: int) -> float | None:
     fields = raw[raw.rindex(")") + 2 :].split()
     utime, stime = int(fields[11]), int(fields[12])
     return (utime + stime) / _CLK_TCK
+
+
+def descendants(pid: int) -> list[int]:
+    """The processes `pid` started, and theirs, as /proc lists them now (parents first)."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+        except OSError:
+            continue  # gone meanwhile
+        # After the command name's ')': state, then the parent's pid.
+        parent = int(raw[raw.rindex(")") + 2 :].split()[1])
+        parents.setdefault(parent, []).append(int(entry.name))
+    found: list[int] = []
+    pending = [pid]
+    while pending:
+        children = sorted(parents.get(pending.pop(0), []))
+        found += children
+        pending += children
+    return found
+
+
+def tree_cpu_seconds(pid: int) -> dict[int, float]:
+    """CPU time (user + system) used so far by `pid` and each of its descendants."""
+    out: dict[int, float] = {}
+    for member in [pid, *descendants(pid)]:
+        seconds = cpu_seconds(member)
+        if seconds is not None:
+            out[member] = seconds
+    return out
 
 
 def machine_cpu_seconds() -> tuple[float, float] | None:

@@ -10,7 +10,7 @@ import json
 import math
 from typing import Any
 
-from . import gaps, headline
+from . import gaps, headline, targets
 from .procs import SYSTEMS
 from .stats import Spread
 from .tables import Row, at, counts, error_text, median, spread, spread_at, table
@@ -19,6 +19,7 @@ from .tables import Row, at, counts, error_text, median, spread, spread_at, tabl
 def render(results: dict[str, Any], total_s: float) -> str:
     parts = [
         _header(results, total_s),
+        targets.section(results),
         headline.targets_table(results),
         headline.versus_peer(results),
         headline.versus_tailcall(results),
@@ -33,6 +34,8 @@ def render(results: dict[str, Any], total_s: float) -> str:
         _call_comes_in(results),
         _failing_owner(results),
         _hostile_documents(results),
+        _several_workers(results),
+        _instructions(results),
         _observations(results),
     ]
     return "\n\n".join(part for part in parts if part).rstrip() + "\n"
@@ -195,6 +198,8 @@ _PHASES = {
     "call_comes_in": "the call comes in",
     "failing_owner": "a failing owner",
     "hostile_documents": "hostile documents",
+    "workers": "several workers (starting, warming up and loading `serve --workers N`)",
+    "instructions": "counting instructions under callgrind",
 }
 
 
@@ -1156,6 +1161,96 @@ def _hostile_documents(results: dict[str, Any]) -> str:
         f"{load['window_s']:.1f} s ({load['answered_per_s']:.0f} per s; p50 "
         f"{load['latency']['p50']:.1f} ms, max {load['latency'].get('max', math.nan):.1f} ms): "
         f"{under_load or 'none'}.{cpu}\n\n" + _hostile_verdict(run)
+    )
+
+
+def _several_workers(results: dict[str, Any]) -> str:
+    """Scenario 7: ours as `serve --workers N` on every core beside ours on one core."""
+    runs = results.get("workers") or []
+    if not runs:
+        return ""
+    c = results["config"]
+    latency, concurrency, workers = (
+        int(c["workers_latency_ms"]),
+        int(c["workers_concurrency"]),
+        int(runs[0]["workers"]),
+    )
+    one = headline.loop_runs(results, "ours", latency, concurrency)
+    phase = results["pinning"].get("affinity", {}).get(f"owners at {latency} ms", {})
+    rows: list[Row] = []
+    for label, group, cores in (
+        ("ours, one process", one, phase.get("ours")),
+        (f"ours, `--workers {workers}`", runs, runs[0].get("affinity")),
+    ):
+        errors = sum(r["errors"] for r in group)
+        rows.append(
+            (
+                label,
+                ", ".join(str(core) for core in cores or []) or "not pinned",
+                spread(group, lambda r: r["rps"]),
+                spread(group, lambda r: r["latency"]["p50"]),
+                spread(group, lambda r: r["latency"]["p99"]),
+                spread(group, lambda r: _share(r, "gateway"), 0),
+                spread(group, lambda r: r["gateway_cpu_per_request_ms"], 2),
+                spread(group, lambda r: _share(r, "loadgen"), 0),
+                spread(group, lambda r: _share(r, "owners"), 0),
+                spread(group, lambda r: _share(r, "others"), 0),
+                f"{errors} of {sum(r['completed'] for r in group)}",
+            )
+        )
+    each = ", ".join(
+        spread([r["workers_cpu_pct"][k] for r in runs], float, 0)
+        for k in range(len(runs[0]["workers_cpu_pct"]))
+    )
+    return (
+        f"## 7. Several workers: `serve --workers {workers}`, owners at {latency} ms\n\n"
+        f"Ours started as `ownergraph serve --demo-keys --workers {workers}` (uvicorn's "
+        "supervisor and its worker processes sharing one listening socket; no metrics port, "
+        "which workers cannot have), pinned to every core the benchmark uses, over the same "
+        f"owners, in every repeat right after ours' one-process figures: the same closed "
+        f"loop (concurrency {concurrency}, the same customers) after the same warm-ups, then "
+        "stopped, so that nothing else is measured beside its workers. Its CPU is utime + "
+        "stime summed over the supervisor and every process it started (`/proc`). The load "
+        "generator and the owners run on one of those cores: with several workers they "
+        "share it with the gateway.\n\n"
+        + table(
+            (
+                "gateway",
+                "cores",
+                "requests/s",
+                "p50",
+                "p99",
+                "gateway CPU %",
+                "gateway CPU ms/request",
+                "load generator CPU %",
+                "owners CPU %",
+                "other processes CPU %",
+                "errors",
+            ),
+            rows,
+        )
+        + f"\n\nCPU of each worker, busiest first (% of one core): {each}."
+    )
+
+
+def _instructions(results: dict[str, Any]) -> str:
+    """Scenario 8: instructions per caller screen, counted under callgrind."""
+    counted = results.get("instructions")
+    if not counted:
+        return ""
+    title = "## 8. Instructions per caller screen\n\n"
+    if counted.get("per_request") is None:
+        return title + f"Not counted: {counted.get('reason') or 'no figure'}."
+    return (
+        title + f"**{counted['per_request'] / 1e6:.2f} M instructions per request** of "
+        f"`{counted['query']}`: `python -m bench.instructions`'s count, made before every "
+        "other scenario on processes of its own (the demo owners at 0 ms, the gateway "
+        "under `valgrind --tool=callgrind` with instrumentation switched on only around "
+        f"the measured requests): {counted['requests']} requests at concurrency "
+        f"{counted['concurrency']} after {counted['warmup']} warm-up, the total divided by "
+        "the requests. It moves by 0.3 % from run to run, so one count per run suffices; "
+        "instructions are not time (system calls, cache misses and waiting are not in "
+        "them), but say how much work the gateway does per request."
     )
 
 

@@ -7,6 +7,10 @@ the two peers installed from npm. At each owner latency the owners and every
 gateway needed there run side by side, but only one gateway is under load at a time: each
 job loads one, and reads the CPU time of the others to show they stayed idle. The order of
 the gateways rotates from repeat to repeat, so drift on a shared machine spreads over all.
+Ours is also measured as `serve --workers 2` on both cores (scenario 7, right after ours'
+own closed loop with the owners at 0 ms in each repeat), and once per run, before
+everything else, in instructions per caller screen under callgrind (scenario 8,
+bench.instructions).
 
 Everything here measures; nothing formats. `run()` returns a JSON-ready dict that
 `bench.report` turns into RESULTS.md.
@@ -18,6 +22,7 @@ import bisect
 import math
 import os
 import random
+import subprocess
 import sys
 import time
 from collections import Counter
@@ -222,6 +227,20 @@ class Config:
     hostile_ramp_s: float = 0.5
     hostile_probe_gap_s: float = 0.01
     hostile_timeout_s: float = 10.0
+    # 7. several workers: ours with `serve --workers N` on every core, closed loop on the
+    # caller screen at `workers_concurrency` with owners at `workers_latency_ms`, started
+    # afresh in every repeat right after ours' own figures there (the one-worker closed loop
+    # at the same concurrency it is compared with). Needs ours and that closed loop.
+    workers: int = 2
+    workers_latency_ms: int = 0
+    workers_concurrency: int = 50
+    # 8. instructions per caller screen (bench.instructions: the gateway under callgrind),
+    # counted once per run, before everything else, on processes of its own: the count
+    # moves by 0.3 % from run to run, so one suffices.
+    instructions_scenario: bool = True
+    instructions_query: str = "caller-screen"
+    instructions_requests: int = 60
+    instructions_warmup: int = 10
     # Targets of issue #7 (the report says where each stands).
     target_overhead_p50_ms: float = 3.0
     target_concurrency: int = 50
@@ -265,6 +284,15 @@ class Config:
             if (gateway in self.gateways and screens) or call:
                 out.append(gateway)
         return out
+
+    def workers_at(self, latency_ms: int) -> bool:
+        """Whether scenario 7 runs with the owners at `latency_ms`."""
+        return (
+            self.workers > 1
+            and "ours" in self.gateways
+            and latency_ms == self.workers_latency_ms
+            and self.workers_concurrency in self.loops("ours", latency_ms)
+        )
 
     def latencies(self) -> list[int]:
         """Every owner latency with something to measure, in the order they run."""
@@ -450,14 +478,20 @@ class Runner:
             _log(f"{PEER_NAMES[name]} not measured: {reason}")
             return None
 
-    def start_warmup(self, system: System, gateway: str) -> None:
-        """A short closed loop on the caller screen, discarded: nothing is measured cold."""
+    def start_warmup(
+        self, system: System, gateway: str, service: procs.Service | None = None
+    ) -> None:
+        """A short closed loop on the caller screen, discarded: nothing is measured cold.
+
+        `service` is the gateway's process when it is not one of the system's (scenario 7).
+        """
         c = self.config
+        service = service or system.gateways[gateway]
         self.job(
             {
                 "kind": "closed_loop",
-                "gateway": system.gateways[gateway].urls["gateway"],
-                "gateway_pid": system.gateways[gateway].pid,
+                "gateway": service.urls["gateway"],
+                "gateway_pid": service.pid,
                 "owners_pid": system.owners.pid,
                 "query": documents(gateway).caller_screen,
                 "customers": CUSTOMERS,
@@ -654,18 +688,36 @@ class Runner:
     # ------------------------------------------------------------------ scenario 3
 
     def closed_loop(
-        self, system: System, gateway: str, *, concurrency: int, repeat: int
+        self,
+        system: System,
+        gateway: str,
+        *,
+        concurrency: int,
+        repeat: int,
+        service: procs.Service | None = None,
     ) -> dict[str, Any]:
+        """One closed-loop window on `gateway`'s caller screen.
+
+        With `service` (a gateway of several workers, not one of the system's), that process
+        and its descendants are loaded and their CPU time summed, and every gateway of the
+        system is idle meanwhile.
+        """
         c = self.config
         latency_ms = system.latency_ms
-        service = system.gateways[gateway]
+        tree = service is not None
+        if service is None:
+            service = system.gateways[gateway]
+            idle = system.idle_pids(gateway)
+        else:
+            idle = {name: other.pid for name, other in system.gateways.items()}
         raw = self.job(
             {
                 "kind": "closed_loop",
                 "gateway": service.urls["gateway"],
                 "gateway_pid": service.pid,
+                "gateway_tree": tree,
                 "owners_pid": system.owners.pid,
-                "idle_pids": system.idle_pids(gateway),
+                "idle_pids": idle,
                 # Counted over the window: owner requests per answer under load.
                 "owners": system.owners.urls,
                 "query": documents(gateway).caller_screen,
@@ -718,6 +770,57 @@ class Runner:
             ),
             "peak_rss_reset": raw["peak_rss_reset"],
             "drain_s": raw["drain_s"],
+            **({"gateway_processes_cpu_s": raw["gateway_processes_cpu_s"]} if tree else {}),
+        }
+
+    # ------------------------------------------------------------------ scenario 7
+
+    def several_workers(self, system: System, repeat: int) -> dict[str, Any]:
+        """Ours as `serve --workers N` on every core: one closed-loop window, fresh processes.
+
+        Started after the system's gateways, over the same owners, and stopped after its
+        window, so that no other measurement shares the cores with its workers.
+        """
+        c = self.config
+        started = time.monotonic()
+        service = procs.start_gateway(
+            repo=self.repo,
+            pinning=self.pinning,
+            owner_urls=system.owners.urls,
+            log_path=self.log_dir / f"ours-{c.workers}-workers-{system.latency_ms}ms.log",
+            name=f"ours --workers {c.workers}",
+            workers=c.workers,
+        )
+        with procs.running(service):
+            healthy_s = time.monotonic() - started
+            self.start_warmup(system, "ours", service)
+            loop = self.closed_loop(
+                system, "ours", concurrency=c.workers_concurrency, repeat=repeat, service=service
+            )
+            processes = procs.descendants(service.pid)
+        by_process: dict[str, float] = loop["gateway_processes_cpu_s"]
+        supervisor = by_process.get(str(service.pid), 0.0)
+        # The busiest descendants are the workers; the rest (multiprocessing's resource
+        # tracker) is counted in the total but not as a worker.
+        children = sorted(
+            (seconds for pid, seconds in by_process.items() if pid != str(service.pid)),
+            reverse=True,
+        )
+        window = loop["window_s"]
+        return {
+            **loop,
+            "gateway_name": f"ours --workers {c.workers}",
+            "workers": c.workers,
+            "affinity": service.affinity,
+            "processes": len(processes) + 1,
+            "healthy_after_s": healthy_s,
+            "supervisor_cpu_s": supervisor,
+            "workers_cpu_s": children[: c.workers],
+            "workers_cpu_pct": [100 * seconds / window for seconds in children[: c.workers]],
+            # VmHWM and VmRSS of the supervisor alone: not the workers' memory.
+            "gateway_peak_rss_mib": None,
+            "gateway_rss_mib": None,
+            "supervisor_peak_rss_mib": loop["gateway_peak_rss_mib"],
         }
 
     # ------------------------------------------------------------------ scenario 4
@@ -1033,6 +1136,9 @@ def run(config: Config, repo: Path, out_dir: Path) -> dict[str, Any]:
     started = time.monotonic()
     described = machine.describe(repo)  # before this process is pinned to one core
     runner = Runner(config, repo, out_dir)
+    # Before anything else runs: its owners and gateway take ports of their own, and the
+    # gateway under callgrind is not pinned (nor slowed by sharing this process's core).
+    instructions = _instructions(runner) if config.instructions_scenario else None
     runner.pinning.pin_self()
     peer_status = runner.prepare_peers()
     results: dict[str, Any] = {
@@ -1051,6 +1157,10 @@ def run(config: Config, repo: Path, out_dir: Path) -> dict[str, Any]:
         "call_comes_in": [],
         "failing_owner": [],
         "hostile_documents": [],
+        # Ours again: scenario 7 (`serve --workers N`), scenario 8 (instructions, or None
+        # when not run).
+        "workers": [],
+        "instructions": instructions,
         # The peers and the naive baseline: scenarios 1 to 3, in the same shape.
         **{
             name: {
@@ -1084,6 +1194,11 @@ def run(config: Config, repo: Path, out_dir: Path) -> dict[str, Any]:
             for repeat in range(config.repeats):
                 for gateway in rotated(list(system.gateways), repeat):
                     _measure(runner, system, gateway, repeat, figures(gateway))
+                    if gateway == "ours" and config.workers_at(latency_ms):
+                        loop = _several_workers(runner, system, repeat)
+                        results["workers"].append(loop)
+                        phase = results["pinning"]["affinity"][f"owners at {latency_ms} ms"]
+                        phase[loop["gateway_name"]] = loop["affinity"]
     if config.hostile_scenario:
         # On processes of its own: whatever these documents do to the gateway stays there.
         with runner.system(config.owner_latency_ms, ["ours"]) as system:
@@ -1141,6 +1256,55 @@ def run(config: Config, repo: Path, out_dir: Path) -> dict[str, Any]:
     return results
 
 
+def _several_workers(runner: Runner, system: System, repeat: int) -> dict[str, Any]:
+    c = runner.config
+    _log(
+        f"repeat {repeat + 1}, ours --workers {c.workers}: closed loop, owners at "
+        f"{system.latency_ms} ms, concurrency {c.workers_concurrency}, on every core"
+    )
+    with runner.timed("workers"):
+        loop = runner.several_workers(system, repeat)
+    _report_errors(
+        f"ours --workers {c.workers} closed loop",
+        {k: v for k, v in loop["outcomes"].items() if k != "ok"},
+    )
+    return loop
+
+
+def _instructions(runner: Runner) -> dict[str, Any]:
+    """Scenario 8: the instructions per caller screen, or why they were not counted."""
+    # Imported here: bench.instructions reads this module's documents as it is imported.
+    from . import instructions
+
+    c = runner.config
+    figures: dict[str, Any] = {
+        "query": c.instructions_query,
+        "requests": c.instructions_requests,
+        "warmup": c.instructions_warmup,
+        "concurrency": 1,
+        "per_request": None,
+        "reason": instructions.missing(),
+    }
+    if figures["reason"] is not None:
+        _log(f"instructions not counted: {figures['reason']}")
+        return figures
+    _log(
+        f"instructions: {c.instructions_requests} {c.instructions_query} requests under "
+        f"callgrind after {c.instructions_warmup} warm-up"
+    )
+    try:
+        with runner.timed("instructions"):
+            figures["per_request"] = instructions.count(
+                c.instructions_query, c.instructions_requests, 1, warmup=c.instructions_warmup
+            )
+    except (RuntimeError, OSError, subprocess.SubprocessError) as error:
+        figures["reason"] = f"callgrind failed: {str(error).splitlines()[0][:200]}"
+        _log(f"instructions not counted: {figures['reason']}")
+        return figures
+    _log(f"instructions: {figures['per_request'] / 1e6:.2f} M per request")
+    return figures
+
+
 def _measure(
     runner: Runner, system: System, gateway: str, repeat: int, into: dict[str, Any]
 ) -> None:
@@ -1194,7 +1358,7 @@ def _error_totals(results: dict[str, Any]) -> tuple[int, int]:
             for row in rows:
                 errors += _error_count(row["errors"])
                 requests += int(row["latency"]["n"])
-        for loop in figures["closed_loop"]:
+        for loop in [*figures["closed_loop"], *figures.get("workers", [])]:
             errors += int(loop["errors"])
             requests += int(loop["completed"])
     return errors, requests
