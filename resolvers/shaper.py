@@ -17,12 +17,13 @@ also keeps the errors of siblings that happened to finish first).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from graphql import GraphQLError, located_error
 from graphql.pyutils import Path
 
-from .compiled import Output, Selection, Step
+from .compiled import Kind, Output, Selection, Step
 from .context import Context, NotLoaded
 from .errors import Forbidden
 from .owned import EntityRef, fresh, linked_now, record_now, settled_or_error
@@ -38,17 +39,6 @@ class Shaper:
         self.context = context
         self.waves = waves
         self.errors: list[tuple[GraphQLError, tuple[Any, ...]]] = []
-        self._values = (
-            self._typename,
-            self._key,
-            self._owned,
-            self._composed,
-            self._value,
-            self._part,
-            self._root_one,
-            self._root_many,
-            self._root_lookup,
-        )
 
     # Each kind's value function takes the step, its source and the path of the
     # object the step belongs to (None at the root).
@@ -64,10 +54,10 @@ class Shaper:
     def object(self, selection: Selection, source: Any, path: Path | None) -> dict[str, Any]:
         """The fields of one object; `path` is the object's, each step's made only if needed."""
         out: dict[str, Any] = {}
-        values = self._values
+        values = _VALUES
         for step in selection.steps:
             try:
-                value = values[step.kind](step, source, path)
+                value = values[step.kind](self, step, source, path)
                 output = step.output
                 fast = output.fast
                 if fast is not None and type(value) is fast:
@@ -238,3 +228,20 @@ class Shaper:
         if shape == "best":
             return result.best
         return [match.entity for match in result.matches]
+
+
+# Each kind's value function, indexed by `Kind`: plain functions of the class, not
+# bound methods kept on the instance, which would make every shaper a cycle that
+# only the garbage collector frees.
+_VALUES: tuple[Callable[[Shaper, Step, Any, Path | None], Any], ...] = (
+    Shaper._typename,
+    Shaper._key,
+    Shaper._owned,
+    Shaper._composed,
+    Shaper._value,
+    Shaper._part,
+    Shaper._root_one,
+    Shaper._root_many,
+    Shaper._root_lookup,
+)
+assert len(_VALUES) == len(Kind)

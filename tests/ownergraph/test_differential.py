@@ -30,6 +30,7 @@ from starlette.applications import Starlette
 from ownergraph import Settings, create_app
 from ownergraph.demo import SYSTEMS, create_owner_app
 from ownergraph.resolvers import shaper
+from ownergraph.resolvers.compiled import Kind
 from ownergraph.sources import CircuitBreaker, RetryBudget
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -309,7 +310,9 @@ def test_a_difference_fails_the_request(gateway: Gateway, monkeypatch: pytest.Mo
     def wrong(self: shaper.Shaper, step: Any, source: Any, path: Any) -> Any:
         return original(self, step, source, path) + "!"
 
-    monkeypatch.setattr(shaper.Shaper, "_key", wrong)
+    values = list(shaper._VALUES)
+    values[Kind.KEY] = wrong
+    monkeypatch.setattr(shaper, "_VALUES", tuple(values))
     response = gateway.post('{ customer(id: "C00002") { id } }', {}, "agent")
     assert response.status_code == 500
 
