@@ -25,7 +25,7 @@ from .demo import SYSTEMS
 from .graphiql import DEFAULT_SAMPLE
 from .logs import configure_logging
 from .sampling import sample_records
-from .serving import Listener, PortError, Server, bind, serve_together
+from .serving import Listener, PortError, Server, bind, serve_together, tune_collector
 from .settings import DEMO, Settings, SettingsError
 from .starter import READER, StarterError, make_starter, read_document, write_starter
 
@@ -358,6 +358,7 @@ def _serve(args: argparse.Namespace) -> int:
     from .app import create_app
 
     app = create_app(settings)
+    tune_collector()
     api = bind("gateway", args.host, args.port, "--port")
     listeners = _gateway_listeners(
         app, args.host, api, settings.metrics_port, log_config=None, access_log=False
@@ -404,7 +405,7 @@ def _serve_workers(args: argparse.Namespace) -> int:
     # lines; trying it first says so in one (a program taking it in between still could).
     bind("gateway", args.host, args.port, "--port").close()
     uvicorn.run(
-        "ownergraph.app:create_app",
+        "ownergraph.cli:worker_app",
         factory=True,
         host=args.host,
         port=args.port,
@@ -413,6 +414,15 @@ def _serve_workers(args: argparse.Namespace) -> int:
         access_log=False,
     )
     return 0
+
+
+def worker_app() -> Starlette:
+    """The app of one worker process of `serve --workers N`, its collector set as `serve`'s."""
+    from .app import create_app
+
+    app = create_app()
+    tune_collector()
+    return app
 
 
 def _owners(args: argparse.Namespace) -> int:

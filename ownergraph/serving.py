@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import socket
@@ -19,12 +20,47 @@ from types import FrameType
 
 import uvicorn
 
-__all__ = ["Listener", "PortError", "Server", "bind", "listen", "serve_together", "url"]
+__all__ = [
+    "Listener",
+    "PortError",
+    "Server",
+    "bind",
+    "listen",
+    "serve_together",
+    "tune_collector",
+    "url",
+]
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 # uvicorn checks its exit flag every tenth of a second; poll start-up at the same pace.
 _POLL_S = 0.05
 log = logging.getLogger("ownergraph.serving")
+
+
+YOUNG_COLLECTION_EVERY = 7_000
+"""Allocations between two collections of the youngest generation (CPython's default: 700).
+
+A request frees what it built by reference counting alone (no cycles), so a
+young collection finds little to free; at the default, 50 clients made about
+130 of them a second, each crossing every request in flight.
+"""
+
+
+def tune_collector() -> None:
+    """Set the garbage collector for a process that only serves, once its app is built.
+
+    What start-up built (the graph, its plans, the modules: about 80,000
+    objects) is frozen out of the collector, so a full collection no longer
+    walks it; young collections are ten times rarer. Under 50 clients on one
+    core, the collector's time fell from about 1.3 s in 13 to 0.1 s, and p99
+    from 115-135 ms to 70-80 ms (gc.callbacks in a gateway run by hand; see
+    the commit). Not done by `create_app`: a host that embeds the app keeps
+    its own collector's settings.
+    """
+    gc.collect()
+    gc.freeze()
+    _, middle, oldest = gc.get_threshold()
+    gc.set_threshold(YOUNG_COLLECTION_EVERY, middle, oldest)
 
 
 class PortError(RuntimeError):

@@ -119,6 +119,7 @@ def gateway_process(
     *,
     port: int | None = None,
     metrics_port: int | None = None,
+    workers: int = 1,
 ) -> Iterator[str]:
     """`ownergraph serve` over the owners; with `metrics_port`, its operations listener too."""
     port = port or free_ports(1)
@@ -130,6 +131,8 @@ def gateway_process(
     if metrics_port is not None:
         args += ["--metrics-port", str(metrics_port)]
         health.append(f"http://127.0.0.1:{metrics_port}")
+    if workers > 1:
+        args += ["--workers", str(workers)]
     with running(args, health, env):
         yield url
 
