@@ -26,6 +26,7 @@ __all__ = [
     "Server",
     "bind",
     "listen",
+    "loop_factory",
     "serve_together",
     "tune_collector",
     "url",
@@ -35,6 +36,11 @@ _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 # uvicorn checks its exit flag every tenth of a second; poll start-up at the same pace.
 _POLL_S = 0.05
 log = logging.getLogger("ownergraph.serving")
+
+
+def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """The event loop uvicorn would pick for its servers: uvloop where it is installed."""
+    return uvicorn.Config(app="").get_loop_factory()
 
 
 YOUNG_COLLECTION_EVERY = 7_000
