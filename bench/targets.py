@@ -38,6 +38,8 @@ SIZE = 100
 # A row whose runs had more failed requests than this share is not judged: failures answer
 # fast, and would pass for throughput.
 MAX_FAILED_SHARE = 0.01
+# A core busy this much (% of one core, median of the windows) is taken as full.
+FULL_CORE_PCT = 95.0
 
 
 @dataclass(frozen=True)
@@ -277,6 +279,12 @@ def _peer_rps(results: Mapping[str, Any], goal: Goal) -> Row:
         note += (
             ", beyond the other core: on this machine the owners and the load generator, "
             "not ours, hold the throughput there."
+        )
+    elif other >= FULL_CORE_PCT:
+        note += (
+            f", just within the other core's {beside:.0f}/s, which was full: the owners and "
+            f"the load generator, not ours ({100 - busy:.0f} % of its core idle), hold the "
+            "throughput there."
         )
     else:
         note += f": both cores allow it; the gap is waiting, not CPU ({busy:.0f} % busy)."
