@@ -423,9 +423,14 @@ def _ids(count: int, start: int = 1, step: int = 97) -> list[str]:
     return [f"C{(start + step * i) % 10_000 + 1:05d}" for i in range(count)]
 
 
+Starter = Callable[..., procs.Service]
+"""`start_peer` or `start_tailcall`: (owner_urls, port, pinning, *, repo, build_dir, log_path)."""
+
+
 def _with_system(
-    repo: Path, out: Path, latency_ms: int, pinning: procs.Pinning
+    repo: Path, out: Path, latency_ms: int, pinning: procs.Pinning, name: str, start: Starter
 ) -> tuple[procs.Service, procs.Service, procs.Service]:
+    """The owners at `latency_ms`, our gateway and the peer `name` over them, all started."""
     owners = procs.start_owners(
         repo=repo,
         pinning=pinning,
@@ -441,13 +446,13 @@ def _with_system(
         owners.stop()
         raise
     try:
-        peer = start_peer(
+        peer = start(
             owners.urls,
             procs.free_port_block(1),
             pinning,
             repo=repo,
-            build_dir=out / "peer-build",
-            log_path=out / f"peer-{latency_ms}.log",
+            build_dir=out / f"{name}-{latency_ms}",
+            log_path=out / f"{name}-{latency_ms}.log",
         )
     except BaseException:
         ours.stop()
@@ -456,16 +461,27 @@ def _with_system(
     return owners, ours, peer
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Start owners, our gateway and the peer; compare answers, count owner requests, time.
+def check_by_hand(
+    argv: Sequence[str] | None,
+    *,
+    name: str,
+    description: str,
+    prepare: Callable[[Path], str | None],
+    start: Starter,
+    normalise: Callable[[Mapping[str, Any]], Any],
+    documents: tuple[str, str],
+    version: Callable[[Path], str] | None = None,
+) -> int:
+    """Start owners, our gateway and a peer; compare answers, count owner requests, time.
 
-    Not a benchmark: a check, by hand, that the peer works and answers as ours does.
+    `documents` are the peer's caller screen and customers(ids:) documents; the
+    peer's answers are `normalise`d before they are compared with ours.
     """
     from .scenarios import CALLER_ID
     from .scenarios import CALLER_SCREEN as OUR_CALLER_SCREEN
     from .scenarios import MANY_CUSTOMERS as OUR_MANY_CUSTOMERS
 
-    parser = argparse.ArgumentParser(prog="python -m bench.peer", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog=f"python -m bench.{name}", description=description)
     parser.add_argument(
         "--out", type=Path, default=None, help="logs and data (default: a temp dir)"
     )
@@ -474,20 +490,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     repo = Path(__file__).resolve().parent.parent
     reason = prepare(repo)
     if reason is not None:
-        print(f"peer not measured: {reason}")
+        print(f"{name} not measured: {reason}")
         return 1
     pinning = procs.detect_pinning()
     pinning.pin_self()
-    out = args.out or Path(tempfile.mkdtemp(prefix="ownergraph-peer-"))
-    print(f"[peer] logs in {out}; {pinning.note}")
+    out = args.out or Path(tempfile.mkdtemp(prefix=f"ownergraph-{name}-"))
+    versioned = f"{version(repo)}; " if version is not None else ""
+    print(f"[{name}] {versioned}logs in {out}; {pinning.note}")
+    caller_screen, many_customers = documents
     failed = False
-    owners, ours, peer = _with_system(repo, out, 0, pinning)
+    owners, ours, peer = _with_system(repo, out, 0, pinning, name, start)
     with procs.running(owners), procs.running(ours), procs.running(peer):
         mine, theirs = ours.urls["gateway"], peer.urls["gateway"]
         cases: list[tuple[str, str, str, dict[str, Any]]] = [
-            ("CALLER_SCREEN", OUR_CALLER_SCREEN, CALLER_SCREEN, {"id": CALLER_ID}),
-            ("MANY_CUSTOMERS N=10", OUR_MANY_CUSTOMERS, MANY_CUSTOMERS, {"ids": _ids(10)}),
-            ("MANY_CUSTOMERS N=100", OUR_MANY_CUSTOMERS, MANY_CUSTOMERS, {"ids": _ids(100)}),
+            ("CALLER_SCREEN", OUR_CALLER_SCREEN, caller_screen, {"id": CALLER_ID}),
+            ("CALLER_SCREEN C00006", OUR_CALLER_SCREEN, caller_screen, {"id": "C00006"}),
+            *(
+                (f"MANY_CUSTOMERS N={n}", OUR_MANY_CUSTOMERS, many_customers, {"ids": _ids(n)})
+                for n in (1, 10, 100)
+            ),
         ]
         for label, our_doc, peer_doc, variables in cases:
             our_reply = post(mine, our_doc, variables)
@@ -496,37 +517,46 @@ def main(argv: Sequence[str] | None = None) -> int:
             errors = (our_reply.get("errors") or []) + (peer_reply.get("errors") or [])
             verdict = "same data" if not diff and not errors else "DIFFERENT"
             failed |= bool(diff or errors)
-            print(f"[peer] {label}: {verdict}")
+            print(f"[{name}] {label}: {verdict}")
             for line in [*diff[:10], *(json.dumps(e)[:300] for e in errors[:3])]:
                 print(f"         {line}")
-        print("[peer] owner requests per query (crm, erp, helpdesk, contactcenter; total):")
-        sizes: list[tuple[str, str, str, dict[str, Any]]] = [
-            ("CALLER_SCREEN", OUR_CALLER_SCREEN, CALLER_SCREEN, {"id": CALLER_ID}),
-            *(
-                (f"MANY_CUSTOMERS N={n}", OUR_MANY_CUSTOMERS, MANY_CUSTOMERS, {"ids": _ids(n)})
-                for n in (1, 10, 100)
-            ),
-        ]
-        for label, our_doc, peer_doc, variables in sizes:
-            for who, url, doc in (("ours", mine, our_doc), ("peer", theirs, peer_doc)):
+        print(f"[{name}] owner requests per query (crm, erp, helpdesk, contactcenter; total):")
+        for label, our_doc, peer_doc, variables in cases:
+            for who, url, doc in (("ours", mine, our_doc), (name, theirs, peer_doc)):
                 counts = owner_requests(url, owners.urls, doc, variables)
-                row = ", ".join(f"{counts[name]:g}" for name in procs.SYSTEMS)
+                row = ", ".join(f"{counts[system]:g}" for system in procs.SYSTEMS)
                 print(f"         {label:<22} {who}: {row}; {sum(counts.values()):g}")
-    owners, ours, peer = _with_system(repo, out, 20, pinning)
+    owners, ours, peer = _with_system(repo, out, 20, pinning, name, start)
     with procs.running(owners), procs.running(ours), procs.running(peer):
         variables = {"id": CALLER_ID}
         mine_ms = _p50_ms(ours.urls["gateway"], OUR_CALLER_SCREEN, variables, args.requests)
-        peer_ms = _p50_ms(peer.urls["gateway"], CALLER_SCREEN, variables, args.requests)
+        peer_ms = _p50_ms(peer.urls["gateway"], caller_screen, variables, args.requests)
         print(
-            f"[peer] CALLER_SCREEN p50 at concurrency 1, owners at 20 ms, {args.requests} "
-            f"requests: ours {mine_ms:.1f} ms, peer {peer_ms:.1f} ms, "
-            f"ours/peer {mine_ms / peer_ms:.2f}"
+            f"[{name}] CALLER_SCREEN p50 at concurrency 1, owners at 20 ms, {args.requests} "
+            f"requests: ours {mine_ms:.1f} ms, {name} {peer_ms:.1f} ms, "
+            f"ours/{name} {mine_ms / peer_ms:.2f}"
         )
         print(
-            f"[peer] peak RSS: ours {(procs.peak_rss_kib(ours.pid) or 0) / 1024:.0f} MiB, "
-            f"peer {(procs.peak_rss_kib(peer.pid) or 0) / 1024:.0f} MiB"
+            f"[{name}] peak RSS: ours {(procs.peak_rss_kib(ours.pid) or 0) / 1024:.0f} MiB, "
+            f"{name} {(procs.peak_rss_kib(peer.pid) or 0) / 1024:.0f} MiB"
         )
     return 1 if failed else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Start owners, our gateway and the peer; compare answers, count owner requests, time.
+
+    Not a benchmark: a check, by hand, that the peer works and answers as ours does.
+    """
+    return check_by_hand(
+        argv,
+        name="peer",
+        description=main.__doc__ or "",
+        prepare=prepare,
+        start=start_peer,
+        normalise=normalise,
+        documents=(CALLER_SCREEN, MANY_CUSTOMERS),
+    )
 
 
 if __name__ == "__main__":

@@ -13,14 +13,11 @@ By hand, ``python -m bench.tailcall`` runs a short self-check (see ``main``).
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import platform
 import string
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 from collections.abc import Mapping, Sequence
@@ -239,106 +236,21 @@ def normalise(response: Mapping[str, Any]) -> dict[str, Any]:
 # --------------------------------------------------------------------------- self-check
 
 
-def _with_system(
-    repo: Path, out: Path, latency_ms: int, pinning: procs.Pinning
-) -> tuple[procs.Service, procs.Service, procs.Service]:
-    owners = procs.start_owners(
-        repo=repo,
-        pinning=pinning,
-        latency_ms=latency_ms,
-        data_dir=out / "data",
-        log_path=out / f"owners-{latency_ms}.log",
-    )
-    try:
-        ours = procs.start_gateway(
-            repo=repo, pinning=pinning, owner_urls=owners.urls, log_path=out / "gateway.log"
-        )
-    except BaseException:
-        owners.stop()
-        raise
-    try:
-        tailcall = start_tailcall(
-            owners.urls,
-            procs.free_port_block(1),
-            pinning,
-            repo=repo,
-            build_dir=out / f"tailcall-{latency_ms}",
-            log_path=out / f"tailcall-{latency_ms}.log",
-        )
-    except BaseException:
-        ours.stop()
-        owners.stop()
-        raise
-    return owners, ours, tailcall
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Start owners, our gateway and Tailcall; compare answers, count owner requests, time.
 
     Not a benchmark: a check, by hand, that Tailcall works and answers as ours does.
     """
-    from .scenarios import CALLER_ID
-    from .scenarios import CALLER_SCREEN as OUR_CALLER_SCREEN
-    from .scenarios import MANY_CUSTOMERS as OUR_MANY_CUSTOMERS
-
-    parser = argparse.ArgumentParser(prog="python -m bench.tailcall", description=main.__doc__)
-    parser.add_argument(
-        "--out", type=Path, default=None, help="logs and data (default: a temp dir)"
+    return hive.check_by_hand(
+        argv,
+        name="tailcall",
+        description=main.__doc__ or "",
+        prepare=prepare,
+        start=start_tailcall,
+        normalise=normalise,
+        documents=(CALLER_SCREEN, MANY_CUSTOMERS),
+        version=binary_version,
     )
-    parser.add_argument("--requests", type=int, default=50, help="timed requests per gateway")
-    args = parser.parse_args(argv)
-    repo = Path(__file__).resolve().parent.parent
-    reason = prepare(repo)
-    if reason is not None:
-        print(f"tailcall not measured: {reason}")
-        return 1
-    pinning = procs.detect_pinning()
-    pinning.pin_self()
-    out = args.out or Path(tempfile.mkdtemp(prefix="ownergraph-tailcall-"))
-    print(f"[tailcall] {binary_version(repo)}; logs in {out}; {pinning.note}")
-    failed = False
-    owners, ours, tailcall = _with_system(repo, out, 0, pinning)
-    with procs.running(owners), procs.running(ours), procs.running(tailcall):
-        mine, theirs = ours.urls["gateway"], tailcall.urls["gateway"]
-        sizes: list[tuple[str, str, str, dict[str, Any]]] = [
-            ("CALLER_SCREEN", OUR_CALLER_SCREEN, CALLER_SCREEN, {"id": CALLER_ID}),
-            ("CALLER_SCREEN C00006", OUR_CALLER_SCREEN, CALLER_SCREEN, {"id": "C00006"}),
-            *(
-                (f"MANY_CUSTOMERS N={n}", OUR_MANY_CUSTOMERS, MANY_CUSTOMERS, {"ids": hive._ids(n)})
-                for n in (1, 10, 100)
-            ),
-        ]
-        for label, our_doc, their_doc, variables in sizes:
-            our_reply = hive.post(mine, our_doc, variables)
-            their_reply = hive.post(theirs, their_doc, variables)
-            diff = hive.differences(our_reply.get("data"), normalise(their_reply))
-            errors = (our_reply.get("errors") or []) + (their_reply.get("errors") or [])
-            verdict = "same data" if not diff and not errors else "DIFFERENT"
-            failed |= bool(diff or errors)
-            print(f"[tailcall] {label}: {verdict}")
-            for line in [*diff[:10], *(json.dumps(e)[:300] for e in errors[:3])]:
-                print(f"         {line}")
-        print("[tailcall] owner requests per query (crm, erp, helpdesk, contactcenter; total):")
-        for label, our_doc, their_doc, variables in sizes:
-            for who, url, doc in (("ours", mine, our_doc), ("tailcall", theirs, their_doc)):
-                counts = hive.owner_requests(url, owners.urls, doc, variables)
-                row = ", ".join(f"{counts[name]:g}" for name in procs.SYSTEMS)
-                print(f"         {label:<22} {who}: {row}; {sum(counts.values()):g}")
-    owners, ours, tailcall = _with_system(repo, out, 20, pinning)
-    with procs.running(owners), procs.running(ours), procs.running(tailcall):
-        variables = {"id": CALLER_ID}
-        mine_ms = hive._p50_ms(ours.urls["gateway"], OUR_CALLER_SCREEN, variables, args.requests)
-        their_ms = hive._p50_ms(tailcall.urls["gateway"], CALLER_SCREEN, variables, args.requests)
-        print(
-            f"[tailcall] CALLER_SCREEN p50 at concurrency 1, owners at 20 ms, {args.requests} "
-            f"requests: ours {mine_ms:.1f} ms, tailcall {their_ms:.1f} ms, "
-            f"ours/tailcall {mine_ms / their_ms:.2f}"
-        )
-        print(
-            f"[tailcall] peak RSS: ours {(procs.peak_rss_kib(ours.pid) or 0) / 1024:.0f} MiB, "
-            f"tailcall {(procs.peak_rss_kib(tailcall.pid) or 0) / 1024:.0f} MiB"
-        )
-    return 1 if failed else 0
 
 
 if __name__ == "__main__":
